@@ -1,0 +1,23 @@
+import type { DataSourceOptions } from 'typeorm';
+import { EntityRevision } from './entities/entity-revision.entity';
+import { QuarantinedDelivery } from './entities/quarantined-delivery.entity';
+import { WebhookEvent } from './entities/webhook-event.entity';
+import { InitialSchema1764403200000 } from './migrations/1764403200000-InitialSchema';
+
+export const MIGRATIONS_TABLE = 'schema_migrations';
+
+/** The one place the database connection is described; migrations are listed, never `synchronize`. */
+export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url: databaseUrl,
+    entities: [WebhookEvent, EntityRevision, QuarantinedDelivery],
+    migrations: [InitialSchema1764403200000],
+    migrationsTableName: MIGRATIONS_TABLE,
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    migrationsRun: false,
+    logging: false,
+    extra: { max: 8, connectionTimeoutMillis: 5000, application_name: 'omnichannel-webhook-receiver' },
+  };
+}

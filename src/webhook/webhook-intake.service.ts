@@ -1,0 +1,43 @@
+import { BadRequestException, Injectable } from '@nestjs/common';
+import { RetryLaterError } from '../common/retry-later.error';
+import { parseDelivery } from '../envelope/delivery.parser';
+import { ReadinessState } from '../health/readiness.state';
+import { DeliveryPublisher } from '../messaging/delivery.publisher';
+import { BrokerUnavailableError } from '../messaging/broker-unavailable.error';
+import { Metrics } from '../metrics/metrics.service';
+import type { IncomingDelivery } from './incoming-delivery';
+import type { WebhookAck } from './webhook.dto';
+
+/**
+ * Takes one verified delivery: counts its items, puts its exact bytes durably in the broker, and only
+ * then answers. A malformed body is kept too (the consumer quarantines it) and only then refused.
+ */
+@Injectable()
+export class WebhookIntake {
+  constructor(
+    private readonly publisher: DeliveryPublisher,
+    private readonly readiness: ReadinessState,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async receive(delivery: IncomingDelivery): Promise<WebhookAck> {
+    if (this.readiness.shuttingDown) {
+      this.metrics.countDelivery('broker_unavailable');
+      throw new RetryLaterError('this instance is shutting down');
+    }
+    const parsed = parseDelivery(delivery.body);
+    delivery.itemCount = parsed.itemCount;
+    try {
+      await this.publisher.publish({ ...delivery, itemCount: parsed.itemCount });
+    } catch (err) {
+      this.metrics.countDelivery('broker_unavailable');
+      throw err instanceof RetryLaterError ? err : new BrokerUnavailableError((err as Error).message);
+    }
+    if (parsed.problem !== null) {
+      this.metrics.countDelivery('malformed');
+      throw new BadRequestException(`${parsed.problem}; the delivery is kept in quarantine`);
+    }
+    this.metrics.countDelivery('accepted');
+    return { accepted: parsed.envelopes.length, quarantined: parsed.malformed.length };
+  }
+}

@@ -1,0 +1,18 @@
+import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
+import { HealthModule } from '../health/health.module';
+import { MessagingModule } from '../messaging/messaging.module';
+import { SignatureGuard } from '../signature/signature.guard';
+import { RawBodyMiddleware } from './raw-body.middleware';
+import { WebhookController } from './webhook.controller';
+import { WebhookIntake } from './webhook-intake.service';
+
+@Module({
+  imports: [MessagingModule, HealthModule],
+  controllers: [WebhookController],
+  providers: [WebhookIntake, SignatureGuard],
+})
+export class WebhookModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(RawBodyMiddleware).forRoutes({ path: 'webhook', method: RequestMethod.POST });
+  }
+}
