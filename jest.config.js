@@ -1,7 +1,7 @@
 /** Unit specs live beside the code; e2e specs in test/ talk to the real PostgreSQL and RabbitMQ. */
 const base = {
   moduleFileExtensions: ['js', 'json', 'ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
+  transform: { '^.+\\.ts$': 'ts-jest' },
   testEnvironment: 'node',
 };
 module.exports = {

@@ -13,6 +13,10 @@ export class RetryLaterFilter implements ExceptionFilter {
       .getResponse<Response>()
       .status(HttpStatus.SERVICE_UNAVAILABLE)
       .setHeader('Retry-After', String(error.retryAfterSeconds))
-      .json({ statusCode: HttpStatus.SERVICE_UNAVAILABLE, error: 'Service Unavailable', message: error.message });
+      .json({
+        statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+        error: 'Service Unavailable',
+        message: error.message,
+      });
   }
 }

@@ -14,6 +14,10 @@ export const InjectConfig = (): ParameterDecorator => Inject(APP_CONFIG);
 @Module({})
 export class ConfigModule {
   static forRoot(env: Env): DynamicModule {
-    return { module: ConfigModule, providers: [{ provide: APP_CONFIG, useValue: env }], exports: [APP_CONFIG] };
+    return {
+      module: ConfigModule,
+      providers: [{ provide: APP_CONFIG, useValue: env }],
+      exports: [APP_CONFIG],
+    };
   }
 }

@@ -47,7 +47,10 @@ export const envSchema = z.object({
     .transform((value, ctx) => {
       const bytes = parseByteSize(value);
       if (bytes === undefined) {
-        ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be a size such as 10mb, 512kb or 1048576' });
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          message: 'must be a size such as 10mb, 512kb or 1048576',
+        });
         return z.NEVER;
       }
       return bytes;

@@ -29,7 +29,9 @@ interface Pending {
  * with the reason in its headers, confirmed, and only then acked. Nothing is acked unstored.
  */
 @Injectable()
-export class DeliveryConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+export class DeliveryConsumer
+  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
   private readonly logger = new Logger('DeliveryConsumer');
   readonly connection: AmqpConnection;
   private readonly topology: Topology;
@@ -69,7 +71,10 @@ export class DeliveryConsumer implements OnApplicationBootstrap, BeforeApplicati
     this.stopping = true;
     const channel = this.connection.channel;
     if (channel && this.consumerTag) await channel.cancel(this.consumerTag).catch(() => undefined);
-    const deadline = setTimeout(() => this.abort.abort(new Error('shutdown timeout')), this.config.SHUTDOWN_TIMEOUT_MS);
+    const deadline = setTimeout(
+      () => this.abort.abort(new Error('shutdown timeout')),
+      this.config.SHUTDOWN_TIMEOUT_MS,
+    );
     try {
       await this.drain();
     } finally {
@@ -153,7 +158,11 @@ export class DeliveryConsumer implements OnApplicationBootstrap, BeforeApplicati
       ),
     );
     this.metrics.deadLettered.inc({ reason: 'storage_failed' });
-    this.logger.error({ msg: 'delivery dead-lettered', deliveryId: headers[DeliveryHeaders.deliveryId], reason });
+    this.logger.error({
+      msg: 'delivery dead-lettered',
+      deliveryId: headers[DeliveryHeaders.deliveryId],
+      reason,
+    });
   }
 }
 

@@ -31,10 +31,16 @@ export class EventProcessor {
   async process(batch: readonly StoredDelivery[], signal: AbortSignal): Promise<DeliveryVerdict[]> {
     const stopTimer = this.metrics.consumerBatchSeconds.startTimer();
     try {
-      const whole = await this.attempt(batch, signal, batch.length === 1 ? this.config.CONSUMER_MAX_ATTEMPTS : 1);
+      const whole = await this.attempt(
+        batch,
+        signal,
+        batch.length === 1 ? this.config.CONSUMER_MAX_ATTEMPTS : 1,
+      );
       if (whole.ok) return batch.map(() => ({ stored: true }));
       if (batch.length === 1) return [{ stored: false, reason: whole.reason }];
-      this.logger.warn(`batch of ${batch.length} failed (${whole.reason}); storing its deliveries one by one`);
+      this.logger.warn(
+        `batch of ${batch.length} failed (${whole.reason}); storing its deliveries one by one`,
+      );
       const verdicts: DeliveryVerdict[] = [];
       for (const delivery of batch) {
         const single = await this.attempt([delivery], signal, this.config.CONSUMER_MAX_ATTEMPTS);
@@ -56,7 +62,7 @@ export class EventProcessor {
     maxAttempts: number,
   ): Promise<{ ok: true } | { ok: false; reason: string }> {
     let lastingFailures = 0;
-    for (let transientFailures = 0; ; ) {
+    for (let transientFailures = 0; ;) {
       signal.throwIfAborted();
       try {
         this.record(await this.store.storeBatch(batch), batch);
@@ -66,7 +72,9 @@ export class EventProcessor {
         if (isTransientDatabaseError(err)) {
           transientFailures++;
           const delay = Math.min(TRANSIENT_MAX_DELAY_MS, 100 * 2 ** Math.min(transientFailures, 6));
-          this.logger.warn(`database unavailable (${message}); holding ${batch.length} deliveries, retry in ${delay} ms`);
+          this.logger.warn(
+            `database unavailable (${message}); holding ${batch.length} deliveries, retry in ${delay} ms`,
+          );
           await sleep(delay, undefined, { signal });
           continue;
         }
@@ -86,7 +94,8 @@ export class EventProcessor {
     events.inc({ outcome: 'quarantined' }, outcome.quarantined);
     repeatedEvents.inc(outcome.duplicate);
     const now = Date.now();
-    for (const time of outcome.storedEventTimes) storageLagSeconds.observe(Math.max(0, (now - time.getTime()) / 1000));
+    for (const time of outcome.storedEventTimes)
+      storageLagSeconds.observe(Math.max(0, (now - time.getTime()) / 1000));
     const { storedEventTimes: _times, ...counts } = outcome;
     this.logger.log({ msg: 'stored batch', deliveryIds: batch.map((d) => d.deliveryId), ...counts });
   }

@@ -69,5 +69,11 @@ export function parseDelivery(body: Buffer): ParsedDelivery {
     return invalid('body must be a JSON object (one envelope) or an array of envelopes');
   const reason = envelopeProblem(value);
   if (reason !== null) return { ...invalid(`body is not a well-formed envelope: ${reason}`), itemCount: 1 };
-  return { problem: null, isBatch: false, envelopes: [{ index: 0, envelope: value as Envelope }], malformed: [], itemCount: 1 };
+  return {
+    problem: null,
+    isBatch: false,
+    envelopes: [{ index: 0, envelope: value as Envelope }],
+    malformed: [],
+    itemCount: 1,
+  };
 }

@@ -55,7 +55,9 @@ export class DatabaseService implements OnApplicationBootstrap, OnApplicationShu
         return;
       } catch (err) {
         const delay = Math.min(5000, 250 * 2 ** Math.min(attempt, 5));
-        this.logger.warn(`not ready (attempt ${attempt}): ${(err as Error).message}; retrying in ${delay} ms`);
+        this.logger.warn(
+          `not ready (attempt ${attempt}): ${(err as Error).message}; retrying in ${delay} ms`,
+        );
         await sleep(delay);
       }
     }

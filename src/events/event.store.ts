@@ -119,13 +119,19 @@ function toEventRows(deliveries: readonly StoredDelivery[]): { rows: EventRow[];
   return { rows: [...rows.values()], repeatedInBatch };
 }
 
-async function insertQuarantine(manager: EntityManager, deliveries: readonly StoredDelivery[]): Promise<number> {
+async function insertQuarantine(
+  manager: EntityManager,
+  deliveries: readonly StoredDelivery[],
+): Promise<number> {
   const items = deliveries.flatMap((delivery) =>
     delivery.parsed.malformed.map((item) => ({ delivery, item })),
   );
   if (items.length === 0) return 0;
   // One parameter set per row: quarantine is rare, and bytea arrays are awkward to bind.
-  const values = items.map((_, i) => `($${i * 5 + 1}::timestamptz, $${i * 5 + 2}, $${i * 5 + 3}::bytea, $${i * 5 + 4}::int, $${i * 5 + 5})`);
+  const values = items.map(
+    (_, i) =>
+      `($${i * 5 + 1}::timestamptz, $${i * 5 + 2}, $${i * 5 + 3}::bytea, $${i * 5 + 4}::int, $${i * 5 + 5})`,
+  );
   const params = items.flatMap(({ delivery, item }) => [
     delivery.receivedAt.toISOString(),
     item.reason,
@@ -144,7 +150,10 @@ async function insertQuarantine(manager: EntityManager, deliveries: readonly Sto
 }
 
 /** Locks every tracked entity of the batch (in a fixed order: no deadlocks) and reads its revision. */
-async function lockAndReadRevisions(manager: EntityManager, rows: readonly EventRow[]): Promise<Map<string, number>> {
+async function lockAndReadRevisions(
+  manager: EntityManager,
+  rows: readonly EventRow[],
+): Promise<Map<string, number>> {
   const keys = new Map<string, EntityKey>();
   for (const row of rows) if (row.tracked) keys.set(entityKeyText(row.tracked.key), row.tracked.key);
   const stored = new Map<string, number>();

@@ -11,7 +11,10 @@ import { EventStore } from './event.store';
     TypeOrmModule.forRootAsync({
       inject: [APP_CONFIG],
       // Connected by DatabaseService in the background, so the process starts without PostgreSQL.
-      useFactory: (config: Env) => ({ ...dataSourceOptions(config.DATABASE_URL), manualInitialization: true }),
+      useFactory: (config: Env) => ({
+        ...dataSourceOptions(config.DATABASE_URL),
+        manualInitialization: true,
+      }),
     }),
   ],
   providers: [DatabaseService, EventStore],

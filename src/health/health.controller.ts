@@ -77,7 +77,9 @@ export class HealthController {
   private lifecycleCheck(): HealthIndicatorFunction {
     return () => {
       const session = this.indicators.check('lifecycle');
-      return this.readiness.shuttingDown ? session.down({ state: 'shutting down' }) : session.up({ state: 'running' });
+      return this.readiness.shuttingDown
+        ? session.down({ state: 'shutting down' })
+        : session.up({ state: 'running' });
     };
   }
 }

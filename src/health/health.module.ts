@@ -14,6 +14,11 @@ export class HealthModule {
     const imports: ModuleMetadata['imports'] = [TerminusModule.forRoot({ errorLogStyle: 'pretty' })];
     if (servesWebhook(role)) imports.push(MessagingModule);
     if (consumes(role)) imports.push(EventsModule, ConsumerModule);
-    return { module: HealthModule, imports, controllers: [HealthController], providers: [RabbitMqHealthIndicator] };
+    return {
+      module: HealthModule,
+      imports,
+      controllers: [HealthController],
+      providers: [RabbitMqHealthIndicator],
+    };
   }
 }

@@ -10,7 +10,10 @@ export class RabbitMqHealthIndicator {
   check(key: string, connections: Record<string, AmqpConnection>): HealthIndicatorResult {
     const session = this.indicators.check(key);
     const states = Object.fromEntries(
-      Object.entries(connections).map(([name, connection]) => [name, connection.connected ? 'connected' : 'disconnected']),
+      Object.entries(connections).map(([name, connection]) => [
+        name,
+        connection.connected ? 'connected' : 'disconnected',
+      ]),
     );
     const up = Object.values(connections).every((connection) => connection.connected);
     return up ? session.up(states) : session.down(states);

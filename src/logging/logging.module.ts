@@ -28,7 +28,8 @@ const PROBES = /^\/(health|metrics)(\/|\?|$)/;
             censor: '[redacted]',
           },
           genReqId: (req: IncomingMessage, res: ServerResponse) =>
-            (res.getHeader('X-Delivery-Id') as string | undefined) ?? String(req.headers['x-request-id'] ?? ''),
+            (res.getHeader('X-Delivery-Id') as string | undefined) ??
+            String(req.headers['x-request-id'] ?? ''),
           customProps: (req: IncomingMessage) => {
             const delivery = (req as WebhookRequest).delivery;
             return delivery ? { deliveryId: delivery.deliveryId, events: delivery.itemCount } : {};
@@ -46,7 +47,8 @@ const PROBES = /^\/(health|metrics)(\/|\?|$)/;
                 'content-type': req.headers['content-type'],
                 'content-length': req.headers['content-length'],
                 'user-agent': req.headers['user-agent'],
-                'x-comapi-signature': req.headers['x-comapi-signature'] === undefined ? undefined : '[redacted]',
+                'x-comapi-signature':
+                  req.headers['x-comapi-signature'] === undefined ? undefined : '[redacted]',
               },
             }),
           },

@@ -61,12 +61,16 @@ export class DeliveryPublisher implements OnApplicationBootstrap, OnApplicationS
     try {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(
-          () => reject(new BrokerUnavailableError(`no broker confirm within ${this.config.PUBLISH_TIMEOUT_MS} ms`)),
+          () =>
+            reject(
+              new BrokerUnavailableError(`no broker confirm within ${this.config.PUBLISH_TIMEOUT_MS} ms`),
+            ),
           this.config.PUBLISH_TIMEOUT_MS,
         );
         const settle = (err: unknown) => {
           clearTimeout(timer);
-          if (err) reject(new BrokerUnavailableError(`broker did not confirm the delivery: ${describe(err)}`));
+          if (err)
+            reject(new BrokerUnavailableError(`broker did not confirm the delivery: ${describe(err)}`));
           else if (this.returned.delete(deliveryId))
             reject(new BrokerUnavailableError('broker returned the delivery as unroutable'));
           else resolve();

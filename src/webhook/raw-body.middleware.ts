@@ -1,4 +1,10 @@
-import { HttpException, HttpStatus, Injectable, NestMiddleware, PayloadTooLargeException } from '@nestjs/common';
+import {
+  HttpException,
+  HttpStatus,
+  Injectable,
+  NestMiddleware,
+  PayloadTooLargeException,
+} from '@nestjs/common';
 import type { NextFunction, Response } from 'express';
 import getRawBody from 'raw-body';
 import { randomUUID } from 'node:crypto';
@@ -30,7 +36,9 @@ export class RawBodyMiddleware implements NestMiddleware {
       const status = (err as { status?: number }).status;
       if (status === HttpStatus.PAYLOAD_TOO_LARGE) {
         this.metrics.countDelivery('too_large');
-        throw new PayloadTooLargeException(`body is larger than BODY_LIMIT (${this.config.BODY_LIMIT} bytes)`);
+        throw new PayloadTooLargeException(
+          `body is larger than BODY_LIMIT (${this.config.BODY_LIMIT} bytes)`,
+        );
       }
       throw new HttpException(
         `could not read the request body: ${(err as Error).message}`,

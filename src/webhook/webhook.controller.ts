@@ -77,13 +77,18 @@ export class WebhookController {
       'kept (quarantined_deliveries).',
     type: ErrorBody,
   })
-  @ApiUnauthorizedResponse({ description: 'Signature missing, not hex, or matching no secret.', type: ErrorBody })
+  @ApiUnauthorizedResponse({
+    description: 'Signature missing, not hex, or matching no secret.',
+    type: ErrorBody,
+  })
   @ApiPayloadTooLargeResponse({ description: 'Body larger than BODY_LIMIT (checked before the signature).' })
   @ApiServiceUnavailableResponse({
     description:
       'The broker is unreachable, did not confirm within PUBLISH_TIMEOUT_MS, or the instance is shutting down. ' +
       'Carries Retry-After; Dotdigital delivers again.',
-    headers: { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } } },
+    headers: {
+      'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } },
+    },
     type: ErrorBody,
   })
   receive(@Incoming() delivery: IncomingDelivery): Promise<WebhookAck> {

@@ -15,7 +15,9 @@ export class ErrorBody {
   @ApiProperty({ example: 'Unauthorized' })
   error: string;
 
-  @ApiProperty({ example: 'X-Comapi-Signature does not match the body (hex HMAC-SHA1 of the raw body expected)' })
+  @ApiProperty({
+    example: 'X-Comapi-Signature does not match the body (hex HMAC-SHA1 of the raw body expected)',
+  })
   message: string;
 }
 

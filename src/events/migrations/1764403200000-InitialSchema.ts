@@ -25,7 +25,9 @@ export class InitialSchema1764403200000 implements MigrationInterface {
     await queryRunner.query(
       `CREATE INDEX webhook_events_entity_idx ON webhook_events (api_space_id, entity_type, entity_id, revision)`,
     );
-    await queryRunner.query(`CREATE INDEX webhook_events_name_time_idx ON webhook_events (name, event_timestamp)`);
+    await queryRunner.query(
+      `CREATE INDEX webhook_events_name_time_idx ON webhook_events (name, event_timestamp)`,
+    );
     await queryRunner.query(`CREATE INDEX webhook_events_delivery_idx ON webhook_events (delivery_id)`);
 
     await queryRunner.query(`
@@ -54,7 +56,9 @@ export class InitialSchema1764403200000 implements MigrationInterface {
     await queryRunner.query(
       `CREATE UNIQUE INDEX quarantined_deliveries_item_uq ON quarantined_deliveries (delivery_id, coalesce(item_index, -1))`,
     );
-    await queryRunner.query(`CREATE INDEX quarantined_deliveries_received_idx ON quarantined_deliveries (received_at)`);
+    await queryRunner.query(
+      `CREATE INDEX quarantined_deliveries_received_idx ON quarantined_deliveries (received_at)`,
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
