@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { AMQP_URL, TEST_SECRET } from './env';
 import { waitFor } from './poll';
 
-const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
+/** The built entry point; E2E_SERVICE_MAIN points elsewhere (e.g. a private build) when set. */
+const MAIN = process.env.E2E_SERVICE_MAIN ?? join(__dirname, '..', '..', 'dist', 'main.js');
 
 /**
  * The built service (`node dist/main.js`, as in production) in a child process, for tests that
