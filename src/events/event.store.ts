@@ -119,34 +119,35 @@ function toEventRows(deliveries: readonly StoredDelivery[]): { rows: EventRow[];
   return { rows: [...rows.values()], repeatedInBatch };
 }
 
+/**
+ * One statement per delivery with malformed parts: its bytes travel once, however many of its items
+ * are bad (each row still holds the whole delivery, as DESIGN §4 requires; TOAST compresses them).
+ */
 async function insertQuarantine(
   manager: EntityManager,
   deliveries: readonly StoredDelivery[],
 ): Promise<number> {
-  const items = deliveries.flatMap((delivery) =>
-    delivery.parsed.malformed.map((item) => ({ delivery, item })),
-  );
-  if (items.length === 0) return 0;
-  // One parameter set per row: quarantine is rare, and bytea arrays are awkward to bind.
-  const values = items.map(
-    (_, i) =>
-      `($${i * 5 + 1}::timestamptz, $${i * 5 + 2}, $${i * 5 + 3}::bytea, $${i * 5 + 4}::int, $${i * 5 + 5})`,
-  );
-  const params = items.flatMap(({ delivery, item }) => [
-    delivery.receivedAt.toISOString(),
-    item.reason,
-    delivery.body,
-    item.index,
-    delivery.deliveryId,
-  ]);
-  const result: unknown[] = await manager.query(
-    `INSERT INTO quarantined_deliveries (received_at, reason, body, item_index, delivery_id)
-     VALUES ${values.join(', ')}
-     ON CONFLICT (delivery_id, coalesce(item_index, -1)) DO NOTHING
-     RETURNING id`,
-    params,
-  );
-  return result.length;
+  let written = 0;
+  for (const delivery of deliveries) {
+    const { malformed } = delivery.parsed;
+    if (malformed.length === 0) continue;
+    const rows: unknown[] = await manager.query(
+      `INSERT INTO quarantined_deliveries (received_at, reason, body, item_index, delivery_id)
+       SELECT $1::timestamptz, item.reason, $2::bytea, item.item_index, $3
+         FROM unnest($4::text[], $5::int[]) AS item(reason, item_index)
+       ON CONFLICT (delivery_id, coalesce(item_index, -1)) DO NOTHING
+       RETURNING id`,
+      [
+        delivery.receivedAt.toISOString(),
+        delivery.body,
+        delivery.deliveryId,
+        malformed.map((item) => item.reason),
+        malformed.map((item) => item.index),
+      ],
+    );
+    written += rows.length;
+  }
+  return written;
 }
 
 /** Locks every tracked entity of the batch (in a fixed order: no deadlocks) and reads its revision. */
@@ -185,7 +186,9 @@ async function insertEvents(
   rows: readonly EventRow[],
   outcomes: ReadonlyMap<string, string>,
 ): Promise<Set<string>> {
-  const column = <T>(pick: (row: EventRow) => T) => rows.map(pick);
+  // A fixed insertion order: two transactions inserting the same new ids cannot deadlock on them.
+  const sorted = [...rows].sort((a, b) => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
+  const column = <T>(pick: (row: EventRow) => T) => sorted.map(pick);
   const inserted: { event_id: string }[] = await manager.query(
     `INSERT INTO webhook_events (event_id, name, account_id, api_space_id, entity_type, entity_id, revision, etag,
                                  event_timestamp, outcome, payload, received_at, delivery_id)
