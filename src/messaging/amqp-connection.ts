@@ -22,7 +22,7 @@ export class AmqpConnection {
   private model?: RecoveringChannelModel;
   private current: ConfirmChannel | null = null;
   private closing = false;
-  private readonly listeners = new Set<(connected: boolean) => void>();
+  private blockedBy: string | null = null;
 
   constructor(private readonly options: AmqpConnectionOptions) {
     this.logger = new Logger(`Amqp:${options.name}`);
@@ -34,6 +34,16 @@ export class AmqpConnection {
 
   get connected(): boolean {
     return this.current !== null;
+  }
+
+  /** Connected and not blocked: a publish can be confirmed now. */
+  get usable(): boolean {
+    return this.current !== null && this.blockedBy === null;
+  }
+
+  /** Why the broker refuses publishes on this connection right now (e.g. a memory alarm), or null. */
+  get blockedReason(): string | null {
+    return this.blockedBy;
   }
 
   /** Starts connecting; resolves at once. Use `waitUntilConnected` to wait for the broker. */
@@ -49,21 +59,24 @@ export class AmqpConnection {
       },
     });
     this.model.on('connect', () => {
+      this.blockedBy = null;
       this.logger.log('connected');
-      this.emit(true);
     });
     this.model.on('disconnect', (err: Error) => {
       this.current = null;
+      this.blockedBy = null;
       this.logger.warn(`disconnected: ${err.message}`);
-      this.emit(false);
     });
     this.model.on('connect-failed', (err: Error) => this.logger.warn(`connect failed: ${err.message}`));
     this.model.on('error', (err: Error) => this.logger.warn(`connection error: ${err.message}`));
-    this.model.on('blocked', (reason: string) => this.logger.warn(`blocked by the broker: ${reason}`));
-  }
-
-  onStateChange(listener: (connected: boolean) => void): void {
-    this.listeners.add(listener);
+    this.model.on('blocked', (reason: string) => {
+      this.blockedBy = reason || 'blocked';
+      this.logger.warn(`blocked by the broker: ${this.blockedBy}`);
+    });
+    this.model.on('unblocked', () => {
+      this.blockedBy = null;
+      this.logger.log('unblocked by the broker');
+    });
   }
 
   async close(): Promise<void> {
@@ -80,15 +93,10 @@ export class AmqpConnection {
       this.current = null;
       if (this.closing) return;
       this.logger.warn('channel closed by the broker; reconnecting');
-      this.emit(false);
       model.close().catch(() => undefined);
     });
     await declareTopology(channel, this.options.topology);
     this.current = channel;
     await this.options.onChannel?.(channel);
-  }
-
-  private emit(connected: boolean): void {
-    for (const listener of this.listeners) listener(connected);
   }
 }

@@ -55,6 +55,8 @@ export class DeliveryPublisher implements OnApplicationBootstrap, OnApplicationS
   async publish(delivery: OutgoingDelivery): Promise<void> {
     const channel = this.connection.channel;
     if (!channel) throw new BrokerUnavailableError('not connected to the message broker');
+    const blocked = this.connection.blockedReason;
+    if (blocked) throw new BrokerUnavailableError(`the message broker is refusing publishes (${blocked})`);
     const stopTimer = this.metrics.publishConfirmSeconds.startTimer();
     const { deliveryId } = delivery;
 

@@ -41,7 +41,7 @@ export class WebhookController {
   @ApiProduces('text/html')
   @ApiOkResponse({ description: 'A small HTML page.', schema: { type: 'string' } })
   page(): string {
-    const ready = this.publisher.connection.connected && !this.readiness.shuttingDown;
+    const ready = this.publisher.connection.usable && !this.readiness.shuttingDown;
     return renderTestPage({ ready, role: this.config.APP_ROLE });
   }
 

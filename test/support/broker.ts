@@ -139,6 +139,14 @@ export class PrivateBroker {
     await run('rabbitmqctl', ['-n', this.node, 'start_app']);
   }
 
+  /**
+   * Sets the memory high watermark: 0 raises a memory alarm, so the broker blocks every publishing
+   * connection and confirms nothing until it is raised again (0.4 is RabbitMQ's default).
+   */
+  async setMemoryWatermark(fraction: number): Promise<void> {
+    await run('rabbitmqctl', ['-n', this.node, 'set_vm_memory_high_watermark', String(fraction)]);
+  }
+
   async stop(): Promise<void> {
     if (this.started) await run('rabbitmqctl', ['-n', this.node, 'stop']).catch(() => undefined);
     this.started = false;

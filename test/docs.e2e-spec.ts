@@ -1,0 +1,140 @@
+import { startApp, type TestApp } from './support/app';
+import { BrokerProbe } from './support/broker';
+import { OTHER_SECRET, TEST_SECRET } from './support/env';
+import { waitFor } from './support/poll';
+import { fixture, postWebhook } from './support/signing';
+
+interface Operation {
+  parameters?: { name: string; in: string; required?: boolean }[];
+  requestBody?: { content: Record<string, { schema: { oneOf?: Record<string, unknown>[] } }> };
+  responses: Record<string, unknown>;
+}
+interface OpenApiDocument {
+  openapi: string;
+  paths: Record<string, Record<string, Operation>>;
+  components?: { schemas?: Record<string, unknown> };
+}
+
+describe('API documentation (api role)', () => {
+  let app: TestApp;
+  let document: OpenApiDocument;
+  let raw: string;
+
+  beforeAll(async () => {
+    app = await startApp({ APP_ROLE: 'api', WEBHOOK_SECRETS: `${TEST_SECRET},${OTHER_SECRET}` });
+    const res = await fetch(`${app.url}/docs-json`);
+    expect(res.status).toBe(200);
+    raw = await res.text();
+    document = JSON.parse(raw) as OpenApiDocument;
+  });
+
+  afterAll(async () => {
+    if (!app) return;
+    await app.close();
+    const probe = await BrokerProbe.connect();
+    await probe.deleteTopology(app.env.AMQP_PREFIX);
+    await probe.close();
+  });
+
+  it('serves an OpenAPI 3 document at /docs-json', () => {
+    expect(document.openapi).toMatch(/^3\./);
+  });
+
+  it('describes GET /webhook as an HTML page', () => {
+    const get = document.paths['/webhook']?.get;
+    expect(get).toBeDefined();
+    expect(Object.keys(get.responses)).toContain('200');
+    expect(JSON.stringify(get.responses['200'])).toContain('text/html');
+  });
+
+  it('describes POST /webhook with the X-Comapi-Signature header', () => {
+    const post = document.paths['/webhook']?.post;
+    expect(post).toBeDefined();
+    expect(post.parameters).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'X-Comapi-Signature', in: 'header', required: true }),
+      ]),
+    );
+  });
+
+  it('describes the POST body as one envelope or an array of envelopes', () => {
+    const content = document.paths['/webhook'].post.requestBody?.content ?? {};
+    const schema = Object.values(content)[0]?.schema;
+    expect(schema?.oneOf).toHaveLength(2);
+    const [one, many] = schema.oneOf!;
+    expect(one).toEqual({ $ref: '#/components/schemas/EnvelopeDoc' });
+    expect(many).toEqual({ type: 'array', items: { $ref: '#/components/schemas/EnvelopeDoc' } });
+    expect(document.components?.schemas?.EnvelopeDoc).toMatchObject({
+      required: expect.arrayContaining(['eventId', 'name']),
+    });
+  });
+
+  it('describes the answers 200, 400, 401, 413 and 503 of POST /webhook', () => {
+    const responses = document.paths['/webhook'].post.responses;
+    expect(Object.keys(responses)).toEqual(expect.arrayContaining(['200', '400', '401', '413', '503']));
+    expect(JSON.stringify(responses['503'])).toContain('Retry-After');
+  });
+
+  it('documents the health routes', () => {
+    for (const path of ['/health', '/health/ready', '/health/live'])
+      expect(document.paths[path]?.get).toBeDefined();
+  });
+
+  it('never shows a configured secret', () => {
+    expect(raw).not.toContain(TEST_SECRET);
+    expect(raw).not.toContain(OTHER_SECRET);
+  });
+
+  it('serves the Swagger UI at /docs', async () => {
+    const res = await fetch(`${app.url}/docs`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await res.text();
+    expect(html).toMatch(/swagger/i);
+    expect(html).not.toContain(TEST_SECRET);
+  });
+});
+
+describe('worker role', () => {
+  let app: TestApp;
+  let probe: BrokerProbe;
+
+  beforeAll(async () => {
+    probe = await BrokerProbe.connect();
+    app = await startApp({ APP_ROLE: 'worker' });
+  });
+
+  afterAll(async () => {
+    if (app) {
+      await app.close();
+      await probe.deleteTopology(app.env.AMQP_PREFIX);
+    }
+    await probe?.close();
+  });
+
+  it('serves /health/live', async () => {
+    const res = await fetch(`${app.url}/health/live`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ok' });
+  });
+
+  it('has no /webhook: GET and a signed POST are 404', async () => {
+    await waitFor(async () => (await fetch(`${app.url}/health/ready`)).status === 200, {
+      what: 'worker ready',
+    });
+    const page = await fetch(`${app.url}/webhook`);
+    expect(page.status).toBe(404);
+    await page.body?.cancel();
+    const res = await postWebhook(app.url, fixture('message.sent.json'));
+    expect(res.status).toBe(404);
+    await res.body?.cancel();
+  });
+
+  it('serves no API documentation (only /health* and /metrics)', async () => {
+    for (const path of ['/docs', '/docs-json']) {
+      const res = await fetch(`${app.url}${path}`);
+      expect(res.status).toBe(404);
+      await res.body?.cancel();
+    }
+  });
+});
