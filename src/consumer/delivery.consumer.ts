@@ -137,7 +137,15 @@ export class DeliveryConsumer
     const verdicts = await this.processor.process(deliveries, this.abort.signal);
     for (const [i, verdict] of verdicts.entries()) {
       const { message, channel } = batch[i];
-      if (!verdict.stored) await this.deadLetter(channel, message, verdict.reason);
+      if (!verdict.stored) {
+        try {
+          await this.deadLetter(channel, message, verdict.reason);
+        } catch (err) {
+          this.logger.error(`dead-lettering failed, returned to the queue: ${(err as Error).message}`);
+          settle(() => channel.nack(message, false, true));
+          continue;
+        }
+      }
       settle(() => channel.ack(message));
     }
   }

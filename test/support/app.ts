@@ -5,6 +5,7 @@ import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/app.setup';
 import { validateEnv, type Env } from '../../src/config/env.schema';
 import { AMQP_URL, TEST_SECRET, runDatabaseUrl, uniquePrefix } from './env';
+import { waitFor } from './poll';
 
 export interface TestApp {
   app: INestApplication;
@@ -15,9 +16,14 @@ export interface TestApp {
 
 /**
  * Builds the real application in this process, exactly as main.ts does (same modules, same
- * configureApp), against the real PostgreSQL and RabbitMQ, listening on a free port.
+ * configureApp), against the real PostgreSQL and RabbitMQ, listening on a free port. Resolves once
+ * /health/ready answers 200 (unless `waitUntilReady` is false), so a first request does not race
+ * the broker connection.
  */
-export async function startApp(overrides: Record<string, string> = {}): Promise<TestApp> {
+export async function startApp(
+  overrides: Record<string, string> = {},
+  { waitUntilReady = true }: { waitUntilReady?: boolean } = {},
+): Promise<TestApp> {
   const env = validateEnv({
     WEBHOOK_SECRETS: TEST_SECRET,
     DATABASE_URL: runDatabaseUrl(),
@@ -30,5 +36,11 @@ export async function startApp(overrides: Record<string, string> = {}): Promise<
   configureApp(app, env);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
-  return { app, env, url: `http://127.0.0.1:${port}`, close: () => app.close() };
+  const url = `http://127.0.0.1:${port}`;
+  if (waitUntilReady)
+    await waitFor(async () => (await fetch(`${url}/health/ready`)).status === 200, {
+      timeoutMs: 30000,
+      what: `${env.APP_ROLE} app ready`,
+    });
+  return { app, env, url, close: () => app.close() };
 }

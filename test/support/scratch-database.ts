@@ -1,0 +1,38 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { ADMIN_DATABASE_URL } from './env';
+
+/**
+ * A database of one spec's own on the machine's PostgreSQL, named after the run's database so a
+ * leftover is recognisable. For specs that reset tables or count every row: spec files of one run
+ * may run in parallel and would otherwise see each other's rows. `drop()` removes it.
+ */
+export class ScratchDatabase {
+  private constructor(
+    readonly name: string,
+    readonly url: string,
+  ) {}
+
+  static async create(tag: string): Promise<ScratchDatabase> {
+    const base = process.env.E2E_DATABASE_NAME ?? 'e2e';
+    const name = `${base}_${tag}_${randomBytes(3).toString('hex')}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+    await admin((client) => client.query(`CREATE DATABASE ${name}`));
+    const url = new URL(ADMIN_DATABASE_URL);
+    url.pathname = `/${name}`;
+    return new ScratchDatabase(name, url.toString());
+  }
+
+  async drop(): Promise<void> {
+    await admin((client) => client.query(`DROP DATABASE IF EXISTS ${this.name} WITH (FORCE)`));
+  }
+}
+
+async function admin<T>(work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: ADMIN_DATABASE_URL });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
