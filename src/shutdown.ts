@@ -6,8 +6,11 @@ import { ReadinessState } from './health/readiness.state';
 
 /**
  * SIGTERM/SIGINT (DESIGN §6): /health/ready turns 503 and new deliveries get 503 at once; app.close()
- * then stops the consumer (which finishes the batch in hand), closes the HTTP server after in-flight
- * requests, and closes the broker and database connections. Exit 0, or 1 past SHUTDOWN_TIMEOUT_MS.
+ * then stops the consumer (which finishes the batch in hand; HTTP still answers meanwhile), closes the
+ * HTTP server after in-flight requests (new connections are refused), and closes the broker and
+ * database connections. SHUTDOWN_TIMEOUT_MS bounds the whole: past it the consumer gives its unfinished
+ * batch back to the queue (redelivery, never loss) and open HTTP connections are cut; exit 0. Exit 1
+ * only when closing still hangs 5 s later.
  */
 export function installGracefulShutdown(app: INestApplication, env: Env): void {
   const logger = app.get(Logger);
@@ -18,7 +21,19 @@ export function installGracefulShutdown(app: INestApplication, env: Env): void {
     logger.log(`${signal} received: shutting down`);
     app.get(ReadinessState).beginShutdown();
     const server = app.getHttpServer() as Server;
-    const idleSweep = setInterval(() => server.closeIdleConnections?.(), 100);
+    // Keep-alive: a request that starts from now on is answered with `Connection: close`
+    // (app.setup.ts); one already in flight keeps its connection open after its answer, so the idle
+    // timeout of such connections drops from 5 s to 100 ms, else they would hold server.close() (and
+    // the exit) for up to 5 s. Not a periodic closeIdleConnections(): that would also reset connections
+    // accepted but not yet read, which now get a clean 503. server.close() closes the idle ones.
+    server.keepAliveTimeout = 100;
+    // A client still sending its body when the budget is spent (a stalled or very slow upload) must not
+    // keep the process alive: its connection is cut, it never got an answer, so Dotdigital retries it.
+    const cutConnections = setTimeout(() => {
+      logger.warn(`connections still open after ${env.SHUTDOWN_TIMEOUT_MS} ms; closing them`);
+      server.closeAllConnections();
+    }, env.SHUTDOWN_TIMEOUT_MS);
+    cutConnections.unref();
     const hardStop = setTimeout(() => {
       logger.error(`shutdown took longer than ${env.SHUTDOWN_TIMEOUT_MS} ms; exiting`);
       process.exit(1);
@@ -27,7 +42,7 @@ export function installGracefulShutdown(app: INestApplication, env: Env): void {
     app
       .close()
       .then(() => {
-        clearInterval(idleSweep);
+        clearTimeout(cutConnections);
         logger.log('shut down cleanly');
         process.exit(0);
       })

@@ -11,7 +11,7 @@ import { RabbitMqHealthIndicator } from './rabbitmq.health';
 export class HealthModule {
   /** Imports exactly the dependencies this role has, so /health reports those and no others. */
   static forRole(role: AppRole): DynamicModule {
-    const imports: ModuleMetadata['imports'] = [TerminusModule.forRoot({ errorLogStyle: 'pretty' })];
+    const imports: ModuleMetadata['imports'] = [TerminusModule.forRoot({ errorLogStyle: 'json' })];
     if (servesWebhook(role)) imports.push(MessagingModule);
     if (consumes(role)) imports.push(EventsModule, ConsumerModule);
     return {

@@ -30,9 +30,12 @@ const PROBES = /^\/(health|metrics)(\/|\?|$)/;
           genReqId: (req: IncomingMessage, res: ServerResponse) =>
             (res.getHeader('X-Delivery-Id') as string | undefined) ??
             String(req.headers['x-request-id'] ?? ''),
-          customProps: (req: IncomingMessage) => {
+          // The delivery id is also on answers refused before the body was read whole (413).
+          customProps: (req: IncomingMessage, res: ServerResponse) => {
             const delivery = (req as WebhookRequest).delivery;
-            return delivery ? { deliveryId: delivery.deliveryId, events: delivery.itemCount } : {};
+            if (delivery) return { deliveryId: delivery.deliveryId, events: delivery.itemCount };
+            const deliveryId = res.getHeader('X-Delivery-Id');
+            return typeof deliveryId === 'string' ? { deliveryId } : {};
           },
           customLogLevel: (req: IncomingMessage, res: ServerResponse, err?: Error) => {
             if (err || res.statusCode >= 500) return 'error';
@@ -40,6 +43,9 @@ const PROBES = /^\/(health|metrics)(\/|\?|$)/;
             return PROBES.test(req.url ?? '') ? 'debug' : 'info';
           },
           serializers: {
+            // An allow-list of headers: nothing else a client sends can reach the logs. The signature
+            // is only marked as present (a key that exists is censored by `redact` above, so it is
+            // added only when the request carried one).
             req: (req: { method: string; url: string; headers: Record<string, unknown> }) => ({
               method: req.method,
               url: req.url,
@@ -47,8 +53,9 @@ const PROBES = /^\/(health|metrics)(\/|\?|$)/;
                 'content-type': req.headers['content-type'],
                 'content-length': req.headers['content-length'],
                 'user-agent': req.headers['user-agent'],
-                'x-comapi-signature':
-                  req.headers['x-comapi-signature'] === undefined ? undefined : '[redacted]',
+                ...(req.headers['x-comapi-signature'] === undefined
+                  ? {}
+                  : { 'x-comapi-signature': '[redacted]' }),
               },
             }),
           },

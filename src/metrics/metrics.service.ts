@@ -66,6 +66,8 @@ export class Metrics {
       this.deliveries.inc({ result }, 0);
     for (const outcome of ['applied', 'stale', 'untracked', 'duplicate', 'quarantined'])
       this.events.inc({ outcome }, 0);
+    // Present from the start, so an alert on `> 0` (or on its increase) has a series to watch.
+    this.deadLettered.inc({ reason: 'storage_failed' }, 0);
   }
 
   countDelivery(result: DeliveryResult): void {
