@@ -1,0 +1,106 @@
+export type TargetName = 'service' | 'reference';
+
+/** One measured run of one target. */
+export interface RunRecord {
+  scenario: string;
+  target: TargetName;
+  round: number;
+  batchSize: number;
+  durationS: number;
+  requests: number;
+  reqPerSec: number;
+  eventsPerSec: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  non2xx: number;
+  errors: number;
+  statusCodes?: Record<string, number>;
+  peakRssMiB: number;
+  cpuSeconds: number;
+  offeredRate?: number;
+  prefetch?: number;
+  consumerBatch?: number;
+  /** End-to-end runs: events sent, rows found, distinct ids, sent ids found, entity_revisions check. */
+  e2e?: {
+    sent: number;
+    rows: number;
+    distinct: number;
+    sentFound: number;
+    revisionsOk: boolean;
+    exactlyOnce: boolean;
+    ingestS: number;
+    totalS: number;
+    timedOut: boolean;
+  };
+}
+
+/** The rounds of one scenario for one target, reduced: medians, sums of failures, max of memory. */
+export interface Summary {
+  scenario: string;
+  target: TargetName;
+  rounds: number;
+  batchSize: number;
+  reqPerSec: number;
+  eventsPerSec: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  non2xx: number;
+  errors: number;
+  peakRssMiB: number;
+  cpuMsPer1kEvents: number;
+  offeredRate?: number;
+  prefetch?: number;
+  consumerBatch?: number;
+  exactlyOnce?: boolean;
+  e2eDetail?: string;
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+const medianOrNull = (values: (number | null)[]) => {
+  const present = values.filter((v): v is number => v !== null);
+  return present.length ? median(present) : null;
+};
+
+export function summarize(runs: readonly RunRecord[]): Summary {
+  const first = runs[0];
+  const events = runs.reduce((sum, r) => sum + r.eventsPerSec * r.durationS, 0);
+  const cpu = runs.reduce((sum, r) => sum + r.cpuSeconds, 0);
+  const summary: Summary = {
+    scenario: first.scenario,
+    target: first.target,
+    rounds: runs.length,
+    batchSize: first.batchSize,
+    reqPerSec: median(runs.map((r) => r.reqPerSec)),
+    eventsPerSec: median(runs.map((r) => r.eventsPerSec)),
+    p50Ms: medianOrNull(runs.map((r) => r.p50Ms)),
+    p99Ms: medianOrNull(runs.map((r) => r.p99Ms)),
+    non2xx: runs.reduce((sum, r) => sum + r.non2xx, 0),
+    errors: runs.reduce((sum, r) => sum + r.errors, 0),
+    peakRssMiB: Math.max(...runs.map((r) => r.peakRssMiB)),
+    cpuMsPer1kEvents: events > 0 ? (cpu * 1e6) / events : NaN,
+    offeredRate: first.offeredRate,
+    prefetch: first.prefetch,
+    consumerBatch: first.consumerBatch,
+  };
+  const e2e = runs.map((r) => r.e2e).filter((e) => e !== undefined);
+  if (e2e.length) {
+    summary.exactlyOnce = e2e.every((e) => e.exactlyOnce);
+    const bad = e2e.filter((e) => !e.exactlyOnce);
+    summary.e2eDetail = bad.length
+      ? bad
+          .map(
+            (e) =>
+              `sent ${e.sent}, rows ${e.rows}, distinct ${e.distinct}, sent ids found ${e.sentFound}` +
+              `${e.revisionsOk ? '' : ', entity_revisions wrong'}${e.timedOut ? ', timed out' : ''}`,
+          )
+          .join('; ')
+      : `${e2e[0].sent} sent, ${e2e[0].sent} stored once, entity_revisions right (every round)`;
+  }
+  return summary;
+}
