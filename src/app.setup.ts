@@ -11,6 +11,10 @@ import { ReadinessState } from './health/readiness.state';
 export function configureApp(app: INestApplication, env: Env): void {
   app.useLogger(app.get(Logger));
   app.useGlobalFilters(new RetryLaterFilter());
+  // No ETag on webhook answers nor a framework banner: both are work and noise for no client.
+  const express = app.getHttpAdapter().getInstance() as { set(setting: string, value: unknown): void };
+  express.set('etag', false);
+  express.set('x-powered-by', false);
   const readiness = app.get(ReadinessState);
   // Once shutting down, every answer closes its connection so keep-alive clients move elsewhere.
   app.use((_req: Request, res: Response, next: NextFunction) => {

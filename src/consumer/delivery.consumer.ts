@@ -17,6 +17,8 @@ import { DeliveryHeaders, topologyFor, type Topology } from '../messaging/topolo
 import { Metrics } from '../metrics/metrics.service';
 import { EventProcessor } from './event.processor';
 
+const MAX_EVENTS_PER_BATCH = 5000;
+
 interface Pending {
   message: ConsumeMessage;
   channel: ConfirmChannel;
@@ -119,7 +121,7 @@ export class DeliveryConsumer
 
   private async drainLoop(): Promise<void> {
     while (this.buffer.length > 0) {
-      const batch = this.buffer.splice(0, this.config.CONSUMER_BATCH_SIZE);
+      const batch = this.takeBatch();
       const live = batch.filter((pending) => pending.channel === this.connection.channel);
       if (live.length === 0) continue; // their channel is gone: the broker redelivers them
       try {
@@ -130,6 +132,23 @@ export class DeliveryConsumer
         for (const { channel, message } of live) settle(() => channel.nack(message, false, true));
       }
     }
+  }
+
+  /**
+   * The next batch: up to CONSUMER_BATCH_SIZE deliveries, but no more than MAX_EVENTS_PER_BATCH
+   * events (by the api's item-count header, without parsing), so large batch deliveries keep one
+   * transaction, and the memory it needs, bounded.
+   */
+  private takeBatch(): Pending[] {
+    let taken = 0;
+    let events = 0;
+    while (taken < this.buffer.length && taken < this.config.CONSUMER_BATCH_SIZE) {
+      const items = itemCountOf(this.buffer[taken].message);
+      if (taken > 0 && events + items > MAX_EVENTS_PER_BATCH) break;
+      events += items;
+      taken++;
+    }
+    return this.buffer.splice(0, taken);
   }
 
   private async processBatch(batch: Pending[]): Promise<void> {
@@ -181,6 +200,11 @@ function settle(operation: () => void): void {
   } catch {
     // channel already closed
   }
+}
+
+function itemCountOf(message: ConsumeMessage): number {
+  const count = Number(message.properties.headers?.[DeliveryHeaders.itemCount]);
+  return Number.isSafeInteger(count) && count > 0 ? count : 1;
 }
 
 /** The api's headers and the exact bytes; a message without them (published by hand) still gets ids. */

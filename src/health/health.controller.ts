@@ -50,9 +50,14 @@ export class HealthController {
       'take an api instance out of the pool.',
   })
   ready(): Promise<HealthCheckResult> {
-    const checks: HealthIndicatorFunction[] = [this.lifecycleCheck(), this.brokerCheck()];
-    if (!this.publisher) checks.push(...this.databaseChecks());
-    return this.health.check(checks);
+    // An instance that serves the webhook is ready when it can publish: in the `all` role the consumer
+    // waits for PostgreSQL before it connects, and a database outage must not take it out of the pool.
+    if (this.publisher)
+      return this.health.check([
+        this.lifecycleCheck(),
+        this.brokerCheck({ publisher: this.publisher.connection }),
+      ]);
+    return this.health.check([this.lifecycleCheck(), this.brokerCheck(), ...this.databaseChecks()]);
   }
 
   @Get('live')
@@ -61,11 +66,18 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  private brokerCheck(): HealthIndicatorFunction {
+  /** Every broker connection of this role, unless told which ones matter. */
+  private brokerCheck(
+    connections: Record<string, AmqpConnection> = this.brokerConnections(),
+  ): HealthIndicatorFunction {
+    return () => this.rabbitmq.check('rabbitmq', connections);
+  }
+
+  private brokerConnections(): Record<string, AmqpConnection> {
     const connections: Record<string, AmqpConnection> = {};
     if (this.publisher) connections.publisher = this.publisher.connection;
     if (this.consumer) connections.consumer = this.consumer.connection;
-    return () => this.rabbitmq.check('rabbitmq', connections);
+    return connections;
   }
 
   private databaseChecks(): HealthIndicatorFunction[] {

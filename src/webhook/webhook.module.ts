@@ -1,5 +1,5 @@
 import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
-import { HealthModule } from '../health/health.module';
+import { WebhookRequestLogMiddleware } from '../logging/webhook-request-log.middleware';
 import { MessagingModule } from '../messaging/messaging.module';
 import { SignatureGuard } from '../signature/signature.guard';
 import { RawBodyMiddleware } from './raw-body.middleware';
@@ -7,12 +7,14 @@ import { WebhookController } from './webhook.controller';
 import { WebhookIntake } from './webhook-intake.service';
 
 @Module({
-  imports: [MessagingModule, HealthModule],
+  imports: [MessagingModule],
   controllers: [WebhookController],
   providers: [WebhookIntake, SignatureGuard],
 })
 export class WebhookModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(RawBodyMiddleware).forRoutes({ path: 'webhook', method: RequestMethod.POST });
+    consumer
+      .apply(WebhookRequestLogMiddleware, RawBodyMiddleware)
+      .forRoutes({ path: 'webhook', method: RequestMethod.POST });
   }
 }
