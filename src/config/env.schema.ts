@@ -62,8 +62,8 @@ export const envSchema = z.object({
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$/, 'letters, digits, dot, dash and underscore only')
     .default('omnichannel'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  CONSUMER_PREFETCH: integer(1, 10000).default(50),
-  CONSUMER_BATCH_SIZE: integer(1, 5000).default(20),
+  CONSUMER_PREFETCH: integer(1, 10000).default(100),
+  CONSUMER_BATCH_SIZE: integer(1, 5000).default(100),
   CONSUMER_MAX_ATTEMPTS: integer(1, 100).default(5),
   SHUTDOWN_TIMEOUT_MS: integer(1000, 120000).default(20000),
 });
