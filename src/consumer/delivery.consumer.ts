@@ -17,7 +17,7 @@ import { DeliveryHeaders, topologyFor, type Topology } from '../messaging/topolo
 import { Metrics } from '../metrics/metrics.service';
 import { EventProcessor } from './event.processor';
 
-const MAX_EVENTS_PER_BATCH = 2000;
+const MAX_EVENTS_PER_BATCH = 1000;
 
 interface Pending {
   message: ConsumeMessage;

@@ -1,6 +1,6 @@
 import { BadRequestException, Injectable } from '@nestjs/common';
 import { RetryLaterError } from '../common/retry-later.error';
-import { parseDelivery } from '../envelope/delivery.parser';
+import { parseDelivery, type ParsedDelivery } from '../envelope/delivery.parser';
 import { ReadinessState } from '../health/readiness.state';
 import { DeliveryPublisher } from '../messaging/delivery.publisher';
 import { BrokerUnavailableError } from '../messaging/broker-unavailable.error';
@@ -25,19 +25,30 @@ export class WebhookIntake {
       this.metrics.countDelivery('broker_unavailable');
       throw new RetryLaterError('this instance is shutting down');
     }
-    const parsed = parseDelivery(delivery.body);
-    delivery.itemCount = parsed.itemCount;
+    // Only the verdict outlives the parse: the envelopes die young instead of being held (and
+    // promoted to the old generation) across the broker round trip. The consumer parses again.
+    const { problem, itemCount, accepted, quarantined } = summarize(parseDelivery(delivery.body));
+    delivery.itemCount = itemCount;
     try {
-      await this.publisher.publish({ ...delivery, itemCount: parsed.itemCount });
+      await this.publisher.publish({ ...delivery, itemCount });
     } catch (err) {
       this.metrics.countDelivery('broker_unavailable');
       throw err instanceof RetryLaterError ? err : new BrokerUnavailableError((err as Error).message);
     }
-    if (parsed.problem !== null) {
+    if (problem !== null) {
       this.metrics.countDelivery('malformed');
-      throw new BadRequestException(`${parsed.problem}; the delivery is kept in quarantine`);
+      throw new BadRequestException(`${problem}; the delivery is kept in quarantine`);
     }
     this.metrics.countDelivery('accepted');
-    return { accepted: parsed.envelopes.length, quarantined: parsed.malformed.length };
+    return { accepted, quarantined };
   }
+}
+
+function summarize(parsed: ParsedDelivery) {
+  return {
+    problem: parsed.problem,
+    itemCount: parsed.itemCount,
+    accepted: parsed.envelopes.length,
+    quarantined: parsed.malformed.length,
+  };
 }
