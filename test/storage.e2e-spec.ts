@@ -6,7 +6,7 @@ import { Db } from './support/db';
 import { eventCounts } from './support/event-metrics';
 import { waitFor } from './support/poll';
 import { ScratchDatabase } from './support/scratch-database';
-import { envelope, fixture, postWebhook } from './support/signing';
+import { SINGLE_FIXTURES, envelope, fixture, postWebhook } from './support/signing';
 
 interface EventRow {
   event_id: string;
@@ -33,19 +33,6 @@ interface RevisionRow {
   event_name: string;
   event_timestamp: Date | null;
 }
-
-/** The single-envelope fixtures, in the order a message moves forward (sent → delivered → read). */
-const SINGLE_FIXTURES = [
-  'message.sent.json',
-  'message.delivered.json',
-  'message.read.json',
-  'message.failed.json',
-  'message.expired.json',
-  'message.inbound.json',
-  'interaction.click.json',
-  'profile.update.json',
-  'legacy-message.delivered.json',
-];
 
 describe('storage of events (APP_ROLE=all)', () => {
   let scratch: ScratchDatabase;

@@ -6,7 +6,7 @@ import { BrokerProbe } from './support/broker';
 import { Db } from './support/db';
 import { OTHER_SECRET, TEST_SECRET } from './support/env';
 import { waitFor } from './support/poll';
-import { envelope, fixture, sign } from './support/signing';
+import { SINGLE_FIXTURES, envelope, fixture, sign } from './support/signing';
 
 interface Answer {
   status: number;
@@ -123,17 +123,7 @@ describe('POST /webhook (api role: nothing consumes the queue)', () => {
     return message;
   }
 
-  describe.each([
-    'message.sent.json',
-    'message.delivered.json',
-    'message.read.json',
-    'message.failed.json',
-    'message.expired.json',
-    'message.inbound.json',
-    'interaction.click.json',
-    'profile.update.json',
-    'legacy-message.delivered.json',
-  ])('the signed fixture %s', (name) => {
+  describe.each(SINGLE_FIXTURES)('the signed fixture %s', (name) => {
     it('is answered 200 {"accepted":1,"quarantined":0} and queued byte for byte', async () => {
       const body = fixture(name);
       const answer = await post(app, body);

@@ -1,18 +1,9 @@
-import { Client } from 'pg';
-import { ADMIN_DATABASE_URL } from './env';
 import { deleteQueuesWithPrefix } from './broker';
+import { withAdmin } from './scratch-database';
 
 export default async function globalTeardown(): Promise<void> {
   const name = process.env.E2E_DATABASE_NAME;
-  if (name) {
-    const admin = new Client({ connectionString: ADMIN_DATABASE_URL });
-    await admin.connect();
-    try {
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    } finally {
-      await admin.end();
-    }
-  }
+  if (name) await withAdmin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
   const prefix = process.env.E2E_AMQP_PREFIX;
   if (prefix) await deleteQueuesWithPrefix(prefix);
 }

@@ -16,18 +16,24 @@ export class ScratchDatabase {
   static async create(tag: string): Promise<ScratchDatabase> {
     const base = process.env.E2E_DATABASE_NAME ?? 'e2e';
     const name = `${base}_${tag}_${randomBytes(3).toString('hex')}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
-    await admin((client) => client.query(`CREATE DATABASE ${name}`));
-    const url = new URL(ADMIN_DATABASE_URL);
-    url.pathname = `/${name}`;
-    return new ScratchDatabase(name, url.toString());
+    await withAdmin((client) => client.query(`CREATE DATABASE ${name}`));
+    return new ScratchDatabase(name, databaseUrl(name));
   }
 
   async drop(): Promise<void> {
-    await admin((client) => client.query(`DROP DATABASE IF EXISTS ${this.name} WITH (FORCE)`));
+    await withAdmin((client) => client.query(`DROP DATABASE IF EXISTS ${this.name} WITH (FORCE)`));
   }
 }
 
-async function admin<T>(work: (client: Client) => Promise<T>): Promise<T> {
+/** The URL of database `name` on the admin connection's server. */
+export function databaseUrl(name: string): string {
+  const url = new URL(ADMIN_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** Runs `work` on a short-lived connection to the admin database (CREATE/DROP DATABASE). */
+export async function withAdmin<T>(work: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: ADMIN_DATABASE_URL });
   await client.connect();
   try {

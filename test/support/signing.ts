@@ -5,6 +5,19 @@ import { TEST_SECRET } from './env';
 
 export const FIXTURES = join(__dirname, '..', 'fixtures');
 
+/** The single-envelope fixtures, in the order a message moves forward (sent → delivered → read). */
+export const SINGLE_FIXTURES = [
+  'message.sent.json',
+  'message.delivered.json',
+  'message.read.json',
+  'message.failed.json',
+  'message.expired.json',
+  'message.inbound.json',
+  'interaction.click.json',
+  'profile.update.json',
+  'legacy-message.delivered.json',
+] as const;
+
 /** The exact bytes of a fixture file, trailing newline included (as signed in signatures.json). */
 export function fixture(name: string): Buffer {
   return readFileSync(join(FIXTURES, name));
