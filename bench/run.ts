@@ -52,6 +52,8 @@ const SERVICE_MAIN = resolve(env.BENCH_SERVICE_MAIN ?? join(ROOT, 'dist', 'main.
 const ADMIN_DATABASE_URL = env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const AMQP_URL = env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const PROFILE = env.BENCH_PROFILE === '1';
+/** Extra flags for the service's node, e.g. V8 memory settings to try (`--max-semi-space-size=4`). */
+const SERVICE_NODE_ARGS = (env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const SCENARIOS = (env.BENCH_SCENARIOS ?? 'a,g,b,c,e,d,f').split(',').map((s) => s.trim());
 /** Consumer settings of every scenario but (f): the service's own defaults unless BENCH_CONSUMER=P/B. */
 const DEFAULT_CONSUMER = (() => {
@@ -118,7 +120,8 @@ async function start(target: Target, consumer = DEFAULT_CONSUMER): Promise<void>
         `${target.name}-${++profileCount}.cpuprofile`,
       ]
     : [];
-  await target.proc.start(target.consumerEnv, profileArgs);
+  const nodeArgs = target.name === 'service' ? SERVICE_NODE_ARGS : [];
+  await target.proc.start(target.consumerEnv, [...profileArgs, ...nodeArgs]);
   await waitForConsumer(target);
 }
 
