@@ -23,6 +23,7 @@ export class AmqpConnection {
   private current: ConfirmChannel | null = null;
   private closing = false;
   private blockedBy: string | null = null;
+  private redeclaring = false;
 
   constructor(private readonly options: AmqpConnectionOptions) {
     this.logger = new Logger(`Amqp:${options.name}`);
@@ -83,6 +84,20 @@ export class AmqpConnection {
     this.closing = true;
     this.current = null;
     await this.model?.close();
+  }
+
+  /**
+   * Declares the topology again on the open channel: the broker returned a message as unroutable,
+   * so a queue or binding was deleted under a running service. One re-declaration at a time.
+   */
+  redeclareTopology(): void {
+    const channel = this.current;
+    if (!channel || this.redeclaring) return;
+    this.redeclaring = true;
+    this.logger.warn('a delivery was unroutable; declaring the topology again');
+    declareTopology(channel, this.options.topology)
+      .catch((err: Error) => this.logger.warn(`re-declaring the topology failed: ${err.message}`))
+      .finally(() => (this.redeclaring = false));
   }
 
   private async setUp(model: ChannelModel): Promise<void> {

@@ -38,6 +38,8 @@ export class DeliveryPublisher implements OnApplicationBootstrap, OnApplicationS
         channel.on('return', (message: Message) => {
           const id = message.properties.messageId as string | undefined;
           if (id) this.returned.add(id);
+          // This delivery gets 503 (Dotdigital retries it); the next ones find the queue again.
+          this.connection.redeclareTopology();
         });
         return Promise.resolve();
       },

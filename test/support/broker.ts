@@ -42,6 +42,15 @@ export class BrokerProbe {
     }
   }
 
+  async deleteQueue(queue: string): Promise<void> {
+    const channel = await this.model.createChannel();
+    try {
+      await channel.deleteQueue(queue);
+    } finally {
+      await channel.close();
+    }
+  }
+
   /** Deletes the queues and exchanges the service declares for `prefix`. */
   async deleteTopology(prefix: string): Promise<void> {
     const topology = topologyFor(prefix);
