@@ -10,6 +10,8 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { topologyFor } from '../src/messaging/topology';
+import { waitFor as poll } from '../test/support/poll';
+import { databaseUrl, withAdmin } from '../test/support/scratch-database';
 
 export const REPO = resolve(__dirname, '..');
 export const ADMIN_DATABASE_URL =
@@ -37,26 +39,16 @@ export function randomTag(): string {
   return randomBytes(4).toString('hex');
 }
 
-/** Polls until `probe` returns a truthy value; never a fixed sleep. */
+/** Polls until `probe` returns a truthy value (test/support/poll.ts); a timeout is a failed check. */
 export async function waitFor<T>(
   probe: () => Promise<T> | T,
   what: string,
   timeoutMs = 30000,
 ): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) {
-      const reason = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
-      throw new CheckFailed(`timed out after ${timeoutMs} ms waiting for ${what}${reason}`);
-    }
-    await sleep(50);
+  try {
+    return await poll(probe, { what, timeoutMs });
+  } catch (err) {
+    throw new CheckFailed((err as Error).message);
   }
 }
 
@@ -182,30 +174,21 @@ export class Child {
 /** A database of the script's own on the machine's PostgreSQL. */
 export async function createDatabase(cleanup: Cleanup, tag: string): Promise<string> {
   const name = `verify_${tag}_${randomTag()}`;
-  await admin((client) => client.query(`CREATE DATABASE ${name}`));
+  await withAdmin((client) => client.query(`CREATE DATABASE ${name}`), ADMIN_DATABASE_URL);
   cleanup.add(`drop database ${name}`, () =>
-    admin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+    withAdmin(
+      (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+      ADMIN_DATABASE_URL,
+    ).then(() => undefined),
   );
-  const url = new URL(ADMIN_DATABASE_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
+  return databaseUrl(name, ADMIN_DATABASE_URL);
 }
 
-export async function query<T>(databaseUrl: string, sql: string, params: unknown[] = []): Promise<T[]> {
-  const client = new Client({ connectionString: databaseUrl });
+export async function query<T>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new Client({ connectionString: url });
   await client.connect();
   try {
     return (await client.query(sql, params)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
-
-async function admin<T>(work: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: ADMIN_DATABASE_URL });
-  await client.connect();
-  try {
-    return await work(client);
   } finally {
     await client.end();
   }

@@ -26,15 +26,18 @@ export class ScratchDatabase {
 }
 
 /** The URL of database `name` on the admin connection's server. */
-export function databaseUrl(name: string): string {
-  const url = new URL(ADMIN_DATABASE_URL);
+export function databaseUrl(name: string, adminUrl = ADMIN_DATABASE_URL): string {
+  const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return url.toString();
 }
 
 /** Runs `work` on a short-lived connection to the admin database (CREATE/DROP DATABASE). */
-export async function withAdmin<T>(work: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: ADMIN_DATABASE_URL });
+export async function withAdmin<T>(
+  work: (client: Client) => Promise<T>,
+  adminUrl = ADMIN_DATABASE_URL,
+): Promise<T> {
+  const client = new Client({ connectionString: adminUrl });
   await client.connect();
   try {
     return await work(client);
