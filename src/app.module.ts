@@ -1,27 +1,30 @@
 import { DynamicModule, Module, type ModuleMetadata } from '@nestjs/common';
 import { consumes, servesWebhook } from './app.roles';
 import { ConfigModule } from './config/config.module';
-import type { Env } from './config/env.schema';
+import type { ConfigSlices } from './config/config.slices';
 import { ConsumerModule } from './consumer/consumer.module';
 import { HealthModule } from './health/health.module';
-import { ReadinessModule } from './health/readiness.module';
+import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { LoggingModule } from './logging/logging.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { WebhookModule } from './webhook/webhook.module';
 
-/** Composes the modules of one role (DESIGN §2): `api` receives, `worker` stores, `all` does both. */
+/**
+ * Composes the modules of one role: `api` receives, `worker` stores, `all` does both. This is the
+ * only place the role decides anything; each module registers its own health probes.
+ */
 @Module({})
 export class AppModule {
-  static forRoot(env: Env): DynamicModule {
+  static forRoot(config: ConfigSlices): DynamicModule {
     const imports: ModuleMetadata['imports'] = [
-      ConfigModule.forRoot(env),
+      ConfigModule.forRoot(config),
       LoggingModule,
       MetricsModule,
-      ReadinessModule,
-      HealthModule.forRole(env.APP_ROLE),
+      LifecycleModule,
+      HealthModule,
     ];
-    if (servesWebhook(env.APP_ROLE)) imports.push(WebhookModule);
-    if (consumes(env.APP_ROLE)) imports.push(ConsumerModule);
+    if (servesWebhook(config.app.role)) imports.push(WebhookModule);
+    if (consumes(config.app.role)) imports.push(ConsumerModule);
     return { module: AppModule, imports };
   }
 }

@@ -1,6 +1,6 @@
-import type { Env } from './config/env.schema';
+import type { AppRole } from './config/config.slices';
 
-export type AppRole = Env['APP_ROLE'];
+export type { AppRole };
 
 export const servesWebhook = (role: AppRole): boolean => role !== 'worker';
 export const consumes = (role: AppRole): boolean => role !== 'api';

@@ -1,39 +1,65 @@
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, LoggerService } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
 import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
 import { servesWebhook } from './app.roles';
 import { RetryLaterFilter } from './common/retry-later.filter';
+import { configSlices, type ConfigSlices } from './config/config.slices';
 import type { Env } from './config/env.schema';
-import { ReadinessState } from './health/readiness.state';
+import { packageVersion } from './config/version';
+import { Lifecycle } from './lifecycle/lifecycle';
 
-/** Everything main.ts does to the app besides listening; the e2e tests build the app the same way. */
-export function configureApp(app: INestApplication, env: Env): void {
+export interface CreatedApp {
+  app: INestApplication;
+  config: ConfigSlices;
+}
+
+/**
+ * Builds the application of a validated environment exactly as main.ts runs it; the e2e tests
+ * build theirs with it too. No global body parser: POST /webhook reads raw bytes itself.
+ */
+export async function createApp(
+  env: Env,
+  { logger }: { logger?: false | LoggerService } = {},
+): Promise<CreatedApp> {
+  const config = configSlices(env, packageVersion());
+  const app = await NestFactory.create(AppModule.forRoot(config), {
+    bodyParser: false,
+    ...(logger === false ? { logger: false } : { bufferLogs: true }),
+  });
+  configureApp(app, config);
+  return { app, config };
+}
+
+function configureApp(app: INestApplication, config: ConfigSlices): void {
   app.useLogger(app.get(Logger));
   app.useGlobalFilters(new RetryLaterFilter());
   // No ETag on webhook answers nor a framework banner: both are work and noise for no client.
   const express = app.getHttpAdapter().getInstance() as { set(setting: string, value: unknown): void };
   express.set('etag', false);
   express.set('x-powered-by', false);
-  const readiness = app.get(ReadinessState);
+  const lifecycle = app.get(Lifecycle);
   // Once shutting down, every answer closes its connection so keep-alive clients move elsewhere.
   app.use((_req: Request, res: Response, next: NextFunction) => {
-    if (readiness.shuttingDown) res.setHeader('Connection', 'close');
+    if (lifecycle.shuttingDown) res.setHeader('Connection', 'close');
     next();
   });
-  if (servesWebhook(env.APP_ROLE)) setUpSwagger(app);
+  if (servesWebhook(config.app.role)) setUpSwagger(app, config.app.version);
 }
 
-function setUpSwagger(app: INestApplication): void {
-  const config = new DocumentBuilder()
+function setUpSwagger(app: INestApplication, version: string): void {
+  const document = new DocumentBuilder()
     .setTitle('Dotdigital Omnichannel webhook receiver')
     .setDescription(
       'Receives Dotdigital Omnichannel (formerly Comapi) webhook deliveries, verifies X-Comapi-Signature over the ' +
         'raw body, and answers only once the delivery is durably queued in RabbitMQ. Events are then stored once ' +
         'per eventId in PostgreSQL with per-entity revision ordering.',
     )
-    .setVersion('1.0')
+    .setVersion(version)
     .build();
-  const document = SwaggerModule.createDocument(app, config);
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  SwaggerModule.setup('docs', app, SwaggerModule.createDocument(app, document), {
+    jsonDocumentUrl: 'docs-json',
+  });
 }

@@ -1,16 +1,12 @@
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
-import { AppModule } from './app.module';
-import { configureApp } from './app.setup';
+import { createApp } from './app.setup';
 import { validateEnv, type Env } from './config/env.schema';
-import { installGracefulShutdown } from './shutdown';
+import { installGracefulShutdown } from './lifecycle/graceful-shutdown';
 
 async function bootstrap(env: Env): Promise<void> {
-  // No global body parser: POST /webhook reads raw bytes itself (the signature covers them).
-  const app = await NestFactory.create(AppModule.forRoot(env), { bodyParser: false, bufferLogs: true });
-  configureApp(app, env);
-  installGracefulShutdown(app, env);
-  await app.listen(env.PORT);
+  const { app, config } = await createApp(env);
+  installGracefulShutdown(app, config.lifecycle);
+  await app.listen(config.http.port);
 }
 
 let env: Env;

@@ -1,7 +1,8 @@
 import type { GetMessage } from 'amqplib';
 import { EventProcessor } from '../src/consumer/event.processor';
-import type { StoredDelivery } from '../src/events/event.store';
-import { DeliveryHeaders, topologyFor } from '../src/messaging/topology';
+import type { DeliveryMessage } from '../src/messaging/delivery-message';
+import { DeliveryHeaders } from '../src/messaging/delivery-message';
+import { topologyFor } from '../src/messaging/topology';
 import { Metrics } from '../src/metrics/metrics.service';
 import { startApp, type TestApp } from './support/app';
 import { BrokerProbe } from './support/broker';
@@ -85,7 +86,7 @@ describe('dead-lettering and quarantine', () => {
     const original = EventProcessor.prototype.process;
     spy = jest.spyOn(EventProcessor.prototype, 'process').mockImplementation(function (
       this: EventProcessor,
-      batch: readonly StoredDelivery[],
+      batch: readonly DeliveryMessage[],
       signal: AbortSignal,
     ) {
       batches.push(batch.map((delivery) => delivery.deliveryId));

@@ -1,23 +1,34 @@
-import { DynamicModule, Global, Inject, Module } from '@nestjs/common';
-import type { Env } from './env.schema';
-
-export const APP_CONFIG = Symbol('APP_CONFIG');
-
-/** Injects the validated environment (see env.schema.ts). */
-export const InjectConfig = (): ParameterDecorator => Inject(APP_CONFIG);
+import { DynamicModule, Global, Module, type Provider } from '@nestjs/common';
+import {
+  AppConfig,
+  BrokerConfig,
+  ConsumerConfig,
+  DatabaseConfig,
+  HttpConfig,
+  LifecycleConfig,
+  LogConfig,
+  SignatureConfig,
+  type ConfigSlices,
+} from './config.slices';
 
 /**
- * The environment is validated once, before Nest starts, because the role (APP_ROLE) decides which
- * modules exist at all; this module only hands the validated, typed object to the rest of the app.
+ * Provides the configuration slices (config.slices.ts). The environment is validated once, before
+ * Nest starts, because the role (APP_ROLE) decides which modules exist at all.
  */
 @Global()
 @Module({})
 export class ConfigModule {
-  static forRoot(env: Env): DynamicModule {
-    return {
-      module: ConfigModule,
-      providers: [{ provide: APP_CONFIG, useValue: env }],
-      exports: [APP_CONFIG],
-    };
+  static forRoot(slices: ConfigSlices): DynamicModule {
+    const providers: Provider[] = [
+      { provide: AppConfig, useValue: slices.app },
+      { provide: HttpConfig, useValue: slices.http },
+      { provide: BrokerConfig, useValue: slices.broker },
+      { provide: DatabaseConfig, useValue: slices.database },
+      { provide: ConsumerConfig, useValue: slices.consumer },
+      { provide: SignatureConfig, useValue: slices.signature },
+      { provide: LifecycleConfig, useValue: slices.lifecycle },
+      { provide: LogConfig, useValue: slices.log },
+    ];
+    return { module: ConfigModule, providers, exports: providers };
   }
 }

@@ -6,18 +6,16 @@ import {
   OnApplicationShutdown,
 } from '@nestjs/common';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
-import { createHash } from 'node:crypto';
-import { InjectConfig } from '../config/config.module';
-import type { Env } from '../config/env.schema';
-import { parseDelivery } from '../envelope/delivery.parser';
+import { BrokerConfig, ConsumerConfig, LifecycleConfig } from '../config/config.slices';
 import { DatabaseService } from '../events/database.service';
-import type { StoredDelivery } from '../events/event.store';
+import { HealthRegistry } from '../health/health.registry';
 import { AmqpConnection } from '../messaging/amqp-connection';
-import { DeliveryHeaders, topologyFor, type Topology } from '../messaging/topology';
-import { Metrics } from '../metrics/metrics.service';
+import { brokerProbe } from '../messaging/broker.probe';
+import { deliveryOf, itemCountOf } from '../messaging/delivery-message';
+import { topologyFor } from '../messaging/topology';
+import { MAX_EVENTS_PER_BATCH, takeBatch } from './batch';
+import { DeadLetters } from './dead-letters';
 import { EventProcessor } from './event.processor';
-
-const MAX_EVENTS_PER_BATCH = 1000;
 
 interface Pending {
   message: ConsumeMessage;
@@ -25,18 +23,17 @@ interface Pending {
 }
 
 /**
- * The only AMQP-aware part of the worker. Takes deliveries with manual acks and a bounded prefetch,
- * hands them to the EventProcessor in batches (one transaction each), and acks only after commit.
- * A delivery that cannot be stored for a lasting reason is published to the dead-letter exchange
- * with the reason in its headers, confirmed, and only then acked. Nothing is acked unstored.
+ * The only part of the worker that consumes AMQP. Takes deliveries with manual acks and a bounded
+ * prefetch, hands them to the EventProcessor in batches (one transaction each), and acks only after
+ * the commit. A delivery that cannot be stored at all is dead-lettered (confirmed) before its ack.
  */
 @Injectable()
 export class DeliveryConsumer
   implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
 {
   private readonly logger = new Logger('DeliveryConsumer');
-  readonly connection: AmqpConnection;
-  private readonly topology: Topology;
+  private readonly connection: AmqpConnection;
+  private readonly queue: string;
   private readonly buffer: Pending[] = [];
   private consumerTag: string | null = null;
   private draining: Promise<void> | null = null;
@@ -44,18 +41,23 @@ export class DeliveryConsumer
   private stopping = false;
 
   constructor(
-    @InjectConfig() private readonly config: Env,
+    broker: BrokerConfig,
+    private readonly config: ConsumerConfig,
+    private readonly lifecycle: LifecycleConfig,
     private readonly database: DatabaseService,
     private readonly processor: EventProcessor,
-    private readonly metrics: Metrics,
+    private readonly deadLetters: DeadLetters,
+    health: HealthRegistry,
   ) {
-    this.topology = topologyFor(config.AMQP_PREFIX);
+    const topology = topologyFor(broker.prefix);
+    this.queue = topology.queue;
     this.connection = new AmqpConnection({
-      url: config.AMQP_URL,
-      name: `${config.AMQP_PREFIX}-consumer`,
-      topology: this.topology,
+      urls: broker.urls,
+      name: `${broker.prefix}-consumer`,
+      topology,
       onChannel: (channel) => this.consume(channel),
     });
+    health.register(brokerProbe('consumer', this.connection, 'storing'));
   }
 
   onApplicationBootstrap(): void {
@@ -65,8 +67,8 @@ export class DeliveryConsumer
 
   /**
    * Graceful stop: no new deliveries (basic.cancel), finish everything already received so SIGTERM
-   * causes no redelivery, then close. Bounded by SHUTDOWN_TIMEOUT_MS: past it, unacked deliveries
-   * go back to the queue when the channel closes (redelivery, never loss).
+   * causes no redelivery. Bounded by SHUTDOWN_TIMEOUT_MS: past it, unacked deliveries go back to the
+   * queue when the channel closes (redelivery, never loss).
    */
   async stop(): Promise<void> {
     if (this.stopping) return;
@@ -75,7 +77,7 @@ export class DeliveryConsumer
     if (channel && this.consumerTag) await channel.cancel(this.consumerTag).catch(() => undefined);
     const deadline = setTimeout(
       () => this.abort.abort(new Error('shutdown timeout')),
-      this.config.SHUTDOWN_TIMEOUT_MS,
+      this.lifecycle.shutdownTimeoutMs,
     );
     try {
       await this.drain();
@@ -96,9 +98,9 @@ export class DeliveryConsumer
 
   private async consume(channel: ConfirmChannel): Promise<void> {
     if (this.stopping) return;
-    await channel.prefetch(this.config.CONSUMER_PREFETCH);
+    await channel.prefetch(this.config.prefetch);
     const { consumerTag } = await channel.consume(
-      this.topology.queue,
+      this.queue,
       (message) => {
         if (message === null) {
           this.logger.warn('consumer cancelled by the broker; reconnecting');
@@ -120,8 +122,9 @@ export class DeliveryConsumer
   }
 
   private async drainLoop(): Promise<void> {
+    const limits = { deliveries: this.config.batchSize, events: MAX_EVENTS_PER_BATCH };
     while (this.buffer.length > 0) {
-      const batch = this.takeBatch();
+      const batch = takeBatch(this.buffer, (pending) => itemCountOf(pending.message), limits);
       const live = batch.filter((pending) => pending.channel === this.connection.channel);
       if (live.length === 0) continue; // their channel is gone: the broker redelivers them
       try {
@@ -134,31 +137,16 @@ export class DeliveryConsumer
     }
   }
 
-  /**
-   * The next batch: up to CONSUMER_BATCH_SIZE deliveries, but no more than MAX_EVENTS_PER_BATCH
-   * events (by the api's item-count header, without parsing), so large batch deliveries keep one
-   * transaction, and the memory it needs, bounded.
-   */
-  private takeBatch(): Pending[] {
-    let taken = 0;
-    let events = 0;
-    while (taken < this.buffer.length && taken < this.config.CONSUMER_BATCH_SIZE) {
-      const items = itemCountOf(this.buffer[taken].message);
-      if (taken > 0 && events + items > MAX_EVENTS_PER_BATCH) break;
-      events += items;
-      taken++;
-    }
-    return this.buffer.splice(0, taken);
-  }
-
   private async processBatch(batch: Pending[]): Promise<void> {
-    const deliveries = batch.map(({ message }) => toStoredDelivery(message));
-    const verdicts = await this.processor.process(deliveries, this.abort.signal);
+    const verdicts = await this.processor.process(
+      batch.map(({ message }) => deliveryOf(message)),
+      this.abort.signal,
+    );
     for (const [i, verdict] of verdicts.entries()) {
       const { message, channel } = batch[i];
       if (!verdict.stored) {
         try {
-          await this.deadLetter(channel, message, verdict.reason);
+          await this.deadLetters.send(message, verdict.reason, this.abort.signal);
         } catch (err) {
           this.logger.error(`dead-lettering failed, returned to the queue: ${(err as Error).message}`);
           settle(() => channel.nack(message, false, true));
@@ -167,29 +155,6 @@ export class DeliveryConsumer
       }
       settle(() => channel.ack(message));
     }
-  }
-
-  private async deadLetter(channel: ConfirmChannel, message: ConsumeMessage, reason: string): Promise<void> {
-    const headers: Record<string, unknown> = {
-      ...message.properties.headers,
-      [DeliveryHeaders.failureReason]: reason.slice(0, 1000),
-      [DeliveryHeaders.failedAt]: new Date().toISOString(),
-    };
-    await new Promise<void>((resolve, reject) =>
-      channel.publish(
-        this.topology.deadLetterExchange,
-        this.topology.routingKey,
-        message.content,
-        { ...message.properties, headers, persistent: true },
-        (err) => (err ? reject(new Error('dead-letter publish not confirmed')) : resolve()),
-      ),
-    );
-    this.metrics.deadLettered.inc({ reason: 'storage_failed' });
-    this.logger.error({
-      msg: 'delivery dead-lettered',
-      deliveryId: headers[DeliveryHeaders.deliveryId],
-      reason,
-    });
   }
 }
 
@@ -200,27 +165,4 @@ function settle(operation: () => void): void {
   } catch {
     // channel already closed
   }
-}
-
-function itemCountOf(message: ConsumeMessage): number {
-  const count = Number(message.properties.headers?.[DeliveryHeaders.itemCount]);
-  return Number.isSafeInteger(count) && count > 0 ? count : 1;
-}
-
-/** The api's headers and the exact bytes; a message without them (published by hand) still gets ids. */
-function toStoredDelivery(message: ConsumeMessage): StoredDelivery {
-  const headers = message.properties.headers ?? {};
-  const deliveryId = String(
-    headers[DeliveryHeaders.deliveryId] ??
-      message.properties.messageId ??
-      `sha256-${createHash('sha256').update(message.content).digest('hex')}`,
-  );
-  const receivedAtHeader = headers[DeliveryHeaders.receivedAt] as unknown;
-  const receivedAt = typeof receivedAtHeader === 'string' ? new Date(receivedAtHeader) : new Date();
-  return {
-    deliveryId,
-    receivedAt: Number.isNaN(receivedAt.getTime()) ? new Date() : receivedAt,
-    body: message.content,
-    parsed: parseDelivery(message.content),
-  };
 }

@@ -1,9 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InjectConfig } from '../config/config.module';
-import type { Env } from '../config/env.schema';
-import { EventStore, type BatchOutcome, type StoredDelivery } from '../events/event.store';
+import { ConsumerConfig } from '../config/config.slices';
+import { parseDelivery } from '../envelope/delivery.parser';
+import { EventStore, type BatchOutcome, type DeliveryToStore } from '../events/event.store';
 import { isTransientDatabaseError } from '../events/transient-error';
+import type { DeliveryMessage } from '../messaging/delivery-message';
 import { Metrics } from '../metrics/metrics.service';
 
 export type DeliveryVerdict = { stored: true } | { stored: false; reason: string };
@@ -11,7 +12,7 @@ export type DeliveryVerdict = { stored: true } | { stored: false; reason: string
 const TRANSIENT_MAX_DELAY_MS = 5000;
 
 /**
- * Stores a batch of deliveries with the retry rules of DESIGN §6 (no AMQP here):
+ * Stores a batch of deliveries with the retry rules of docs/architecture.md, "Failures" (no AMQP here):
  * - a transient database failure (down, restarting, overloaded) is retried with back-off for as long
  *   as it lasts: the caller holds the batch unacknowledged meanwhile, which pauses consumption;
  * - any other failure isolates the delivery at fault, retries it CONSUMER_MAX_ATTEMPTS times, and then
@@ -24,18 +25,18 @@ export class EventProcessor {
   constructor(
     private readonly store: EventStore,
     private readonly metrics: Metrics,
-    @InjectConfig() private readonly config: Env,
+    private readonly config: ConsumerConfig,
   ) {}
 
-  /** Verdicts in the order of `batch`. Rejects only when `signal` aborts (shutdown during an outage). */
-  async process(batch: readonly StoredDelivery[], signal: AbortSignal): Promise<DeliveryVerdict[]> {
+  /** Verdicts in the order of `messages`. Rejects only when `signal` aborts (shutdown during an outage). */
+  async process(messages: readonly DeliveryMessage[], signal: AbortSignal): Promise<DeliveryVerdict[]> {
     const stopTimer = this.metrics.consumerBatchSeconds.startTimer();
+    const batch: DeliveryToStore[] = messages.map((message) => ({
+      ...message,
+      parsed: parseDelivery(message.body),
+    }));
     try {
-      const whole = await this.attempt(
-        batch,
-        signal,
-        batch.length === 1 ? this.config.CONSUMER_MAX_ATTEMPTS : 1,
-      );
+      const whole = await this.attempt(batch, signal, batch.length === 1 ? this.config.maxAttempts : 1);
       if (whole.ok) return batch.map(() => ({ stored: true }));
       if (batch.length === 1) return [{ stored: false, reason: whole.reason }];
       this.logger.warn(
@@ -43,7 +44,7 @@ export class EventProcessor {
       );
       const verdicts: DeliveryVerdict[] = [];
       for (const delivery of batch) {
-        const single = await this.attempt([delivery], signal, this.config.CONSUMER_MAX_ATTEMPTS);
+        const single = await this.attempt([delivery], signal, this.config.maxAttempts);
         verdicts.push(single.ok ? { stored: true } : { stored: false, reason: single.reason });
       }
       return verdicts;
@@ -57,7 +58,7 @@ export class EventProcessor {
    * lasting reason; transient failures never count against `maxAttempts`.
    */
   private async attempt(
-    batch: readonly StoredDelivery[],
+    batch: readonly DeliveryToStore[],
     signal: AbortSignal,
     maxAttempts: number,
   ): Promise<{ ok: true } | { ok: false; reason: string }> {
@@ -85,7 +86,7 @@ export class EventProcessor {
     }
   }
 
-  private record(outcome: BatchOutcome, batch: readonly StoredDelivery[]): void {
+  private record(outcome: BatchOutcome, batch: readonly DeliveryToStore[]): void {
     const { events, repeatedEvents, storageLagSeconds } = this.metrics;
     events.inc({ outcome: 'applied' }, outcome.applied);
     events.inc({ outcome: 'stale' }, outcome.stale);

@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { InjectDataSource } from '@nestjs/typeorm';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataSource } from 'typeorm';
+import { HealthRegistry } from '../health/health.registry';
 import { runMigrationsLocked } from './migrations.runner';
 
 /**
@@ -16,7 +17,21 @@ export class DatabaseService implements OnApplicationBootstrap, OnApplicationShu
   private resolveReady!: () => void;
   readonly ready = new Promise<void>((resolve) => (this.resolveReady = resolve));
 
-  constructor(@InjectDataSource() readonly dataSource: DataSource) {}
+  private lastError = 'not connected yet';
+
+  constructor(
+    @InjectDataSource() readonly dataSource: DataSource,
+    health: HealthRegistry,
+  ) {
+    health.register({
+      dependency: 'postgres',
+      neededFor: 'storing',
+      check: async () => {
+        const up = await this.ping();
+        return { up, state: up ? 'connected' : this.lastError };
+      },
+    });
+  }
 
   onApplicationBootstrap(): void {
     void this.connect();
@@ -34,10 +49,14 @@ export class DatabaseService implements OnApplicationBootstrap, OnApplicationShu
     try {
       await Promise.race([
         this.dataSource.query('SELECT 1'),
-        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), timeoutMs))),
+        new Promise(
+          (_, reject) =>
+            (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)),
+        ),
       ]);
       return true;
-    } catch {
+    } catch (err) {
+      this.lastError = (err as Error).message;
       return false;
     } finally {
       clearTimeout(timer);
@@ -54,6 +73,7 @@ export class DatabaseService implements OnApplicationBootstrap, OnApplicationShu
         this.resolveReady();
         return;
       } catch (err) {
+        this.lastError = (err as Error).message;
         const delay = Math.min(5000, 250 * 2 ** Math.min(attempt, 5));
         this.logger.warn(
           `not ready (attempt ${attempt}): ${(err as Error).message}; retrying in ${delay} ms`,

@@ -14,8 +14,8 @@ import {
 import { DatabaseService } from './database.service';
 import { decideOutcomes, entityKeyText, type OrderedEvent } from './revision.rules';
 
-/** One delivery as the consumer hands it over: the api's headers, the exact bytes, their parse. */
-export interface StoredDelivery {
+/** One delivery as the consumer hands it over: what the api knew of it, the exact bytes, their parse. */
+export interface DeliveryToStore {
   deliveryId: string;
   receivedAt: Date;
   body: Buffer;
@@ -59,7 +59,7 @@ interface EventRow extends OrderedEvent {
 export class EventStore {
   constructor(private readonly database: DatabaseService) {}
 
-  async storeBatch(deliveries: readonly StoredDelivery[]): Promise<BatchOutcome> {
+  async storeBatch(deliveries: readonly DeliveryToStore[]): Promise<BatchOutcome> {
     const { rows, repeatedInBatch } = toEventRows(deliveries);
     return this.database.dataSource.transaction(async (manager) => {
       const outcome: BatchOutcome = {
@@ -90,7 +90,7 @@ export class EventStore {
   }
 }
 
-function toEventRows(deliveries: readonly StoredDelivery[]): { rows: EventRow[]; repeatedInBatch: number } {
+function toEventRows(deliveries: readonly DeliveryToStore[]): { rows: EventRow[]; repeatedInBatch: number } {
   const rows = new Map<string, EventRow>();
   let repeatedInBatch = 0;
   for (const delivery of deliveries) {
@@ -125,7 +125,7 @@ function toEventRows(deliveries: readonly StoredDelivery[]): { rows: EventRow[];
  */
 async function insertQuarantine(
   manager: EntityManager,
-  deliveries: readonly StoredDelivery[],
+  deliveries: readonly DeliveryToStore[],
 ): Promise<number> {
   let written = 0;
   for (const delivery of deliveries) {

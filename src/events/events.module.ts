@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { APP_CONFIG } from '../config/config.module';
-import type { Env } from '../config/env.schema';
+import { DatabaseConfig } from '../config/config.slices';
 import { dataSourceOptions } from './data-source.options';
 import { DatabaseService } from './database.service';
 import { EventStore } from './event.store';
@@ -9,10 +8,10 @@ import { EventStore } from './event.store';
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
-      inject: [APP_CONFIG],
+      inject: [DatabaseConfig],
       // Connected by DatabaseService in the background, so the process starts without PostgreSQL.
-      useFactory: (config: Env) => ({
-        ...dataSourceOptions(config.DATABASE_URL),
+      useFactory: (config: DatabaseConfig) => ({
+        ...dataSourceOptions(config.url),
         manualInitialization: true,
       }),
     }),

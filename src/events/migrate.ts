@@ -1,13 +1,14 @@
 /** `npm run migration:run`: applies pending migrations to DATABASE_URL and exits. */
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
+import { validateEnvSubset } from '../config/env.schema';
 import { dataSourceOptions } from './data-source.options';
 import { runMigrationsLocked } from './migrations.runner';
 
 async function main(): Promise<void> {
-  const dataSource = new DataSource(
-    dataSourceOptions(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'),
-  );
+  // Validated by the service's own rules, so a bad URL is reported the same way, without its value.
+  const { DATABASE_URL } = validateEnvSubset(['DATABASE_URL'], process.env);
+  const dataSource = new DataSource(dataSourceOptions(DATABASE_URL));
   await dataSource.initialize();
   try {
     const applied = await runMigrationsLocked(dataSource);

@@ -1,24 +1,20 @@
-import { Controller, Get, Optional } from '@nestjs/common';
+import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   HealthCheck,
   HealthCheckService,
   HealthIndicatorService,
-  TypeOrmHealthIndicator,
   type HealthCheckResult,
   type HealthIndicatorFunction,
 } from '@nestjs/terminus';
-import { DeliveryConsumer } from '../consumer/delivery.consumer';
-import { DatabaseService } from '../events/database.service';
-import type { AmqpConnection } from '../messaging/amqp-connection';
-import { DeliveryPublisher } from '../messaging/delivery.publisher';
-import { RabbitMqHealthIndicator } from './rabbitmq.health';
-import { ReadinessState } from './readiness.state';
+import { Lifecycle } from '../lifecycle/lifecycle';
+import { HealthRegistry, type HealthProbe } from './health.registry';
+import { Readiness } from './readiness';
 
 /**
- * DESIGN §3: /health names every dependency of this role (monitoring); /health/ready is what this
- * instance needs to do its job now (load balancer); /health/live checks nothing but the process.
- * The publisher exists in the api and all roles, the consumer and database in worker and all.
+ * /health names every dependency of this role (monitoring); /health/ready is what this instance
+ * needs to do its job now (load balancer, see Readiness); /health/live checks nothing but the
+ * process. Which dependencies exist is up to the modules of the role (HealthRegistry).
  */
 @ApiTags('health')
 @Controller('health')
@@ -26,19 +22,16 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
-    private readonly rabbitmq: RabbitMqHealthIndicator,
-    private readonly typeorm: TypeOrmHealthIndicator,
-    private readonly readiness: ReadinessState,
-    @Optional() private readonly publisher?: DeliveryPublisher,
-    @Optional() private readonly consumer?: DeliveryConsumer,
-    @Optional() private readonly database?: DatabaseService,
+    private readonly registry: HealthRegistry,
+    private readonly readiness: Readiness,
+    private readonly lifecycle: Lifecycle,
   ) {}
 
   @Get()
   @HealthCheck()
   @ApiOperation({ summary: 'Every dependency of this role (200 when all are up, else 503)' })
   check(): Promise<HealthCheckResult> {
-    return this.health.check([this.brokerCheck(), ...this.databaseChecks()]);
+    return this.health.check(this.indicatorsFor(this.registry.list()));
   }
 
   @Get('ready')
@@ -50,14 +43,7 @@ export class HealthController {
       'take an api instance out of the pool.',
   })
   ready(): Promise<HealthCheckResult> {
-    // An instance that serves the webhook is ready when it can publish: in the `all` role the consumer
-    // waits for PostgreSQL before it connects, and a database outage must not take it out of the pool.
-    if (this.publisher)
-      return this.health.check([
-        this.lifecycleCheck(),
-        this.brokerCheck({ publisher: this.publisher.connection }),
-      ]);
-    return this.health.check([this.lifecycleCheck(), this.brokerCheck(), ...this.databaseChecks()]);
+    return this.health.check([this.lifecycleIndicator(), ...this.indicatorsFor(this.readiness.probes())]);
   }
 
   @Get('live')
@@ -66,30 +52,25 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Every broker connection of this role, unless told which ones matter. */
-  private brokerCheck(
-    connections: Record<string, AmqpConnection> = this.brokerConnections(),
-  ): HealthIndicatorFunction {
-    return () => this.rabbitmq.check('rabbitmq', connections);
+  /** One Terminus indicator per dependency; the parts of a dependency (publisher, consumer) are its details. */
+  private indicatorsFor(probes: readonly HealthProbe[]): HealthIndicatorFunction[] {
+    const byDependency = new Map<string, HealthProbe[]>();
+    for (const probe of probes)
+      byDependency.set(probe.dependency, [...(byDependency.get(probe.dependency) ?? []), probe]);
+    return [...byDependency].map(([dependency, parts]) => async () => {
+      const results = await Promise.all(parts.map(async (probe) => ({ probe, result: await probe.check() })));
+      const details = Object.fromEntries(
+        results.map(({ probe, result }) => [probe.part ?? 'state', result.state]),
+      );
+      const session = this.indicators.check(dependency);
+      return results.every(({ result }) => result.up) ? session.up(details) : session.down(details);
+    });
   }
 
-  private brokerConnections(): Record<string, AmqpConnection> {
-    const connections: Record<string, AmqpConnection> = {};
-    if (this.publisher) connections.publisher = this.publisher.connection;
-    if (this.consumer) connections.consumer = this.consumer.connection;
-    return connections;
-  }
-
-  private databaseChecks(): HealthIndicatorFunction[] {
-    const database = this.database;
-    if (!database) return [];
-    return [() => this.typeorm.pingCheck('postgres', { connection: database.dataSource, timeout: 2000 })];
-  }
-
-  private lifecycleCheck(): HealthIndicatorFunction {
+  private lifecycleIndicator(): HealthIndicatorFunction {
     return () => {
       const session = this.indicators.check('lifecycle');
-      return this.readiness.shuttingDown
+      return this.lifecycle.shuttingDown
         ? session.down({ state: 'shutting down' })
         : session.up({ state: 'running' });
     };

@@ -1,24 +1,16 @@
-import { DynamicModule, Module, type ModuleMetadata } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { consumes, servesWebhook, type AppRole } from '../app.roles';
-import { ConsumerModule } from '../consumer/consumer.module';
-import { EventsModule } from '../events/events.module';
-import { MessagingModule } from '../messaging/messaging.module';
 import { HealthController } from './health.controller';
-import { RabbitMqHealthIndicator } from './rabbitmq.health';
+import { HealthMetrics } from './health.metrics';
+import { HealthRegistry } from './health.registry';
+import { Readiness } from './readiness';
 
-@Module({})
-export class HealthModule {
-  /** Imports exactly the dependencies this role has, so /health reports those and no others. */
-  static forRole(role: AppRole): DynamicModule {
-    const imports: ModuleMetadata['imports'] = [TerminusModule.forRoot({ errorLogStyle: 'json' })];
-    if (servesWebhook(role)) imports.push(MessagingModule);
-    if (consumes(role)) imports.push(EventsModule, ConsumerModule);
-    return {
-      module: HealthModule,
-      imports,
-      controllers: [HealthController],
-      providers: [RabbitMqHealthIndicator],
-    };
-  }
-}
+/** Global: every module that owns a connection registers its probe in the HealthRegistry. */
+@Global()
+@Module({
+  imports: [TerminusModule.forRoot({ errorLogStyle: 'json', logger: false })],
+  controllers: [HealthController],
+  providers: [HealthRegistry, Readiness, HealthMetrics],
+  exports: [HealthRegistry, Readiness],
+})
+export class HealthModule {}

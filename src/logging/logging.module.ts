@@ -1,26 +1,25 @@
 import { Module, RequestMethod } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { APP_CONFIG } from '../config/config.module';
-import type { Env } from '../config/env.schema';
+import { LogConfig } from '../config/config.slices';
 import { levelForStatus, requestSummary } from './request-summary';
 
 const PROBES = /^\/(health|metrics)(\/|\?|$)/;
 
 /**
  * Structured JSON logs (pino): one line per request with status and duration (POST /webhook adds its
- * delivery id and event count, see WebhookRequestLogMiddleware). Signatures, credentials and cookies
+ * delivery id and event count, see webhook/request-log.middleware.ts). Signatures, credentials and cookies
  * are redacted; secrets are never logged at all.
  */
 @Module({
   imports: [
     LoggerModule.forRootAsync({
-      inject: [APP_CONFIG],
-      useFactory: (config: Env) => ({
-        // POST /webhook writes its own request line (WebhookRequestLogMiddleware).
+      inject: [LogConfig],
+      useFactory: (config: LogConfig) => ({
+        // POST /webhook writes its own request line (webhook/request-log.middleware.ts).
         exclude: [{ method: RequestMethod.POST, path: 'webhook' }],
         pinoHttp: {
-          level: config.LOG_LEVEL,
+          level: config.level,
           redact: {
             paths: [
               'req.headers["x-comapi-signature"]',

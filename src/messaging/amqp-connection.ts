@@ -1,9 +1,12 @@
 import { Logger } from '@nestjs/common';
-import { connect, type ChannelModel, type ConfirmChannel, type RecoveringChannelModel } from 'amqplib';
+import { connect, type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BrokerUnavailableError } from './broker-unavailable.error';
 import { declareTopology, type Topology } from './topology';
 
 export interface AmqpConnectionOptions {
-  url: string;
+  /** The nodes of the cluster, tried in turn: when one is unreachable or goes away, the next. */
+  urls: readonly string[];
   /** Shown in logs and in the broker's connection list. */
   name: string;
   topology: Topology;
@@ -11,107 +14,245 @@ export interface AmqpConnectionOptions {
   onChannel?: (channel: ConfirmChannel) => Promise<void>;
 }
 
+export interface ConnectionStatus {
+  /** A publish can be confirmed now: connected and not blocked by the broker. */
+  usable: boolean;
+  /** For people: `connected`, `blocked: <reason>`, `disconnected: <last error>`. */
+  state: string;
+}
+
+export interface PublishLimits {
+  timeoutMs: number;
+  /** Aborting gives up waiting (shutdown); the message may still reach the broker. */
+  signal?: AbortSignal;
+}
+
+/** Seconds between heartbeats when the URL names none: a silent broker is noticed in about 20 s. */
+const HEARTBEAT_SECONDS = 10;
+const CONNECT_TIMEOUT_MS = 5000;
+
 /**
- * One AMQP connection with one confirm channel, re-established on its own (amqplib's opt-in
- * recovery) after the broker goes away. While disconnected `channel` is null: callers fail fast
- * instead of buffering in memory. A channel closed by the broker (e.g. a precondition error) takes the
+ * One AMQP connection with one confirm channel, re-established on its own after the broker goes
+ * away, moving through the configured nodes. While disconnected, publishes fail at once instead of
+ * buffering in memory. A channel closed by the broker (e.g. a precondition error) takes the
  * connection down with it, so there is a single recovery path.
  */
 export class AmqpConnection {
   private readonly logger: Logger;
-  private model?: RecoveringChannelModel;
+  private model: ChannelModel | null = null;
   private current: ConfirmChannel | null = null;
   private closing = false;
+  private readonly stop = new AbortController();
+  private running: Promise<void> | null = null;
   private blockedBy: string | null = null;
+  private lastError = 'not connected yet';
   private redeclaring = false;
+  /** Message ids of mandatory publishes the broker returned as unroutable (before their confirm). */
+  private readonly returned = new Set<string>();
 
   constructor(private readonly options: AmqpConnectionOptions) {
+    if (options.urls.length === 0) throw new Error('AmqpConnection needs at least one URL');
     this.logger = new Logger(`Amqp:${options.name}`);
   }
 
+  /** The open channel, for AMQP-aware callers that consume and acknowledge; null while disconnected. */
   get channel(): ConfirmChannel | null {
     return this.current;
   }
 
-  get connected(): boolean {
-    return this.current !== null;
+  status(): ConnectionStatus {
+    if (!this.current) return { usable: false, state: `disconnected: ${this.lastError}` };
+    if (this.blockedBy) return { usable: false, state: `blocked: ${this.blockedBy}` };
+    return { usable: true, state: 'connected' };
   }
 
-  /** Connected and not blocked: a publish can be confirmed now. */
-  get usable(): boolean {
-    return this.current !== null && this.blockedBy === null;
-  }
-
-  /** Why the broker refuses publishes on this connection right now (e.g. a memory alarm), or null. */
-  get blockedReason(): string | null {
-    return this.blockedBy;
-  }
-
-  /** Starts connecting; resolves at once. Use `waitUntilConnected` to wait for the broker. */
-  async start(): Promise<void> {
-    this.model = await connect(this.options.url, {
-      clientProperties: { connection_name: this.options.name },
-      recovery: {
-        waitForConnect: false,
-        initialDelay: 250,
-        maxDelay: 5000,
-        maxRetries: Infinity,
-        setup: (model: ChannelModel) => this.setUp(model),
-      },
-    });
-    this.model.on('connect', () => {
-      this.blockedBy = null;
-      this.logger.log('connected');
-    });
-    this.model.on('disconnect', (err: Error) => {
-      this.current = null;
-      this.blockedBy = null;
-      this.logger.warn(`disconnected: ${err.message}`);
-    });
-    this.model.on('connect-failed', (err: Error) => this.logger.warn(`connect failed: ${err.message}`));
-    this.model.on('error', (err: Error) => this.logger.warn(`connection error: ${err.message}`));
-    this.model.on('blocked', (reason: string) => {
-      this.blockedBy = reason || 'blocked';
-      this.logger.warn(`blocked by the broker: ${this.blockedBy}`);
-    });
-    this.model.on('unblocked', () => {
-      this.blockedBy = null;
-      this.logger.log('unblocked by the broker');
-    });
+  /** Starts connecting in the background and returns at once. */
+  start(): void {
+    this.running ??= this.run();
   }
 
   async close(): Promise<void> {
     this.closing = true;
+    this.stop.abort();
     this.current = null;
-    await this.model?.close();
+    const model = this.model;
+    if (model) {
+      // A graceful close waits for the broker's answer; a dead connection would never give one.
+      const cut = setTimeout(() => destroySocket(model), 2000);
+      await model.close().catch(() => undefined);
+      clearTimeout(cut);
+    }
+    await this.running;
   }
 
   /**
-   * Declares the topology again on the open channel: the broker returned a message as unroutable,
-   * so a queue or binding was deleted under a running service. One re-declaration at a time.
+   * Publishes one persistent message and resolves only on the broker's confirm of that very
+   * message. Rejects with BrokerUnavailableError when there is no channel, the broker blocks
+   * publishes, nacks, returns a mandatory message as unroutable, the channel closes, or no confirm
+   * comes within the limit. A confirm that never comes usually means a dead connection: it is
+   * replaced, so the next publishes find a live one.
    */
-  redeclareTopology(): void {
+  publish(
+    exchange: string,
+    routingKey: string,
+    content: Buffer,
+    properties: Options.Publish,
+    { timeoutMs, signal }: PublishLimits,
+  ): Promise<void> {
     const channel = this.current;
-    if (!channel || this.redeclaring) return;
+    if (!channel)
+      return Promise.reject(
+        new BrokerUnavailableError(`not connected to the message broker (${this.lastError})`),
+      );
+    if (this.blockedBy)
+      return Promise.reject(
+        new BrokerUnavailableError(`the message broker is refusing publishes (${this.blockedBy})`),
+      );
+    const returnId = properties.mandatory ? properties.messageId : undefined;
+
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const finish = (error?: BrokerUnavailableError) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        if (returnId !== undefined && this.returned.delete(returnId) && !error)
+          error = new BrokerUnavailableError('the broker returned the message as unroutable');
+        if (error) reject(error);
+        else resolve();
+      };
+      const timer = setTimeout(() => {
+        finish(new BrokerUnavailableError(`no broker confirm within ${timeoutMs} ms`));
+        if (!this.blockedBy) this.replace(channel, `no confirm within ${timeoutMs} ms`);
+      }, timeoutMs);
+      const onAbort = () =>
+        finish(new BrokerUnavailableError('gave up waiting for the broker: shutting down'));
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        channel.publish(exchange, routingKey, content, { persistent: true, ...properties }, (err: unknown) =>
+          finish(
+            err ? new BrokerUnavailableError(`the broker did not confirm: ${describe(err)}`) : undefined,
+          ),
+        );
+      } catch (err) {
+        finish(new BrokerUnavailableError(`publish failed: ${describe(err)}`));
+      }
+    });
+  }
+
+  /**
+   * Declares the topology again: the broker returned a message as unroutable, so a queue or binding
+   * was deleted under a running service. One re-declaration at a time.
+   */
+  private redeclareTopology(channel: ConfirmChannel): void {
+    if (this.redeclaring) return;
     this.redeclaring = true;
-    this.logger.warn('a delivery was unroutable; declaring the topology again');
+    this.logger.warn('a message was unroutable; declaring the topology again');
     declareTopology(channel, this.options.topology)
       .catch((err: Error) => this.logger.warn(`re-declaring the topology failed: ${err.message}`))
       .finally(() => (this.redeclaring = false));
   }
 
-  private async setUp(model: ChannelModel): Promise<void> {
+  /** Connect, serve until the connection is lost, wait, try the next node; until closed. */
+  private async run(): Promise<void> {
+    for (let attempt = 0, node = 0; !this.closing; node = (node + 1) % this.options.urls.length) {
+      const url = this.options.urls[node];
+      try {
+        const { lost } = await this.open(url);
+        attempt = 0;
+        this.logger.log(`connected to ${hostOf(url)}`);
+        const reason = await lost;
+        if (this.closing) return;
+        this.logger.warn(`disconnected from ${hostOf(url)}: ${reason}`);
+      } catch (err) {
+        this.lastError = describe(err);
+        await this.model?.close().catch(() => undefined);
+        this.model = null;
+        this.logger.warn(`connecting to ${hostOf(url)} failed: ${this.lastError}`);
+      }
+      const delay = Math.min(5000, 250 * 2 ** Math.min(attempt++, 5)) * (0.8 + Math.random() * 0.4);
+      await sleep(delay, undefined, { signal: this.stop.signal }).catch(() => undefined);
+    }
+  }
+
+  /** Opens a connection and its channel; `lost` resolves with why the connection ended. */
+  private async open(url: string): Promise<{ lost: Promise<string> }> {
+    const model = await connect(withHeartbeat(url), {
+      clientProperties: { connection_name: this.options.name },
+      timeout: CONNECT_TIMEOUT_MS,
+    });
+    this.model = model;
+    this.blockedBy = null;
+    const lost = new Promise<string>((resolve) => {
+      model.on('close', (err?: Error) => {
+        this.current = null;
+        this.blockedBy = null;
+        this.model = null;
+        this.lastError = err ? describe(err) : 'connection closed';
+        resolve(this.lastError);
+      });
+    });
+    model.on('error', (err: Error) => this.logger.warn(`connection error: ${err.message}`));
+    model.on('blocked', (reason: string) => {
+      this.blockedBy = reason || 'blocked';
+      this.logger.warn(`blocked by the broker: ${this.blockedBy}`);
+    });
+    model.on('unblocked', () => {
+      this.blockedBy = null;
+      this.logger.log('unblocked by the broker');
+    });
+
     const channel = await model.createConfirmChannel();
     channel.on('error', (err: Error) => this.logger.warn(`channel error: ${err.message}`));
-    channel.on('close', () => {
-      if (this.current !== channel) return;
-      this.current = null;
-      if (this.closing) return;
-      this.logger.warn('channel closed by the broker; reconnecting');
-      model.close().catch(() => undefined);
+    channel.on('close', () => this.replace(channel, 'channel closed by the broker'));
+    channel.on('return', (message: { properties: { messageId?: unknown } }) => {
+      const id = message.properties.messageId;
+      if (typeof id === 'string') this.returned.add(id);
+      // The returned message gets an error; the next ones find the queue again.
+      this.redeclareTopology(channel);
     });
     await declareTopology(channel, this.options.topology);
+    this.returned.clear();
     this.current = channel;
     await this.options.onChannel?.(channel);
+    return { lost };
   }
+
+  /**
+   * Drops the connection of `channel` (if still the current one) so that `run` opens a new one. The
+   * socket is cut rather than closed politely: a connection that stopped confirming would not
+   * answer a close either.
+   */
+  private replace(channel: ConfirmChannel, why: string): void {
+    if (this.current !== channel || this.closing) return;
+    this.current = null;
+    this.lastError = why;
+    this.logger.warn(`${why}; reconnecting`);
+    if (this.model) destroySocket(this.model);
+  }
+}
+
+/** amqplib has no public abort; its connection's socket is `connection.stream`. */
+function destroySocket(model: ChannelModel): void {
+  const stream = (model as unknown as { connection?: { stream?: { destroy(error?: Error): void } } })
+    .connection?.stream;
+  stream?.destroy(new Error('connection abandoned'));
+}
+
+function withHeartbeat(url: string): string {
+  const parsed = new URL(url);
+  if (!parsed.searchParams.has('heartbeat')) parsed.searchParams.set('heartbeat', String(HEARTBEAT_SECONDS));
+  return parsed.toString();
+}
+
+/** host:port only: a URL's credentials never reach a log line. */
+function hostOf(url: string): string {
+  return new URL(url).host;
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return typeof err === 'string' && err ? err : 'negative acknowledgement';
 }

@@ -40,12 +40,3 @@ export async function declareTopology(channel: Channel, topology: Topology): Pro
   });
   await channel.bindQueue(topology.queue, topology.exchange, topology.routingKey);
 }
-
-/** Header names of a delivery message: the contract between the api and the worker. */
-export const DeliveryHeaders = {
-  deliveryId: 'x-delivery-id',
-  receivedAt: 'x-received-at',
-  itemCount: 'x-item-count',
-  failureReason: 'x-failure-reason',
-  failedAt: 'x-failed-at',
-} as const;

@@ -1,6 +1,5 @@
 import { HttpStatus, UnauthorizedException, type ExecutionContext } from '@nestjs/common';
 import { createHmac } from 'node:crypto';
-import { validateEnv } from '../config/env.schema';
 import { Metrics } from '../metrics/metrics.service';
 import { SignatureGuard } from './signature.guard';
 
@@ -32,7 +31,7 @@ describe(SignatureGuard.name, () => {
   let guard: SignatureGuard;
   beforeEach(() => {
     metrics = new Metrics();
-    guard = new SignatureGuard(validateEnv({ WEBHOOK_SECRETS: `${SECRET},${SECOND}` }), metrics);
+    guard = new SignatureGuard({ secrets: [SECRET, SECOND] }, metrics);
   });
 
   const badSignatures = async () =>

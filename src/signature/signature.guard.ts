@@ -6,8 +6,7 @@ import {
   type RawBodyRequest,
 } from '@nestjs/common';
 import type { Request } from 'express';
-import { InjectConfig } from '../config/config.module';
-import type { Env } from '../config/env.schema';
+import { SignatureConfig } from '../config/config.slices';
 import { Metrics } from '../metrics/metrics.service';
 import { SIGNATURE_HEADER, SignatureVerifier } from './signature.verifier';
 
@@ -20,10 +19,10 @@ export class SignatureGuard implements CanActivate {
   private readonly verifier: SignatureVerifier;
 
   constructor(
-    @InjectConfig() config: Env,
+    config: SignatureConfig,
     private readonly metrics: Metrics,
   ) {
-    this.verifier = new SignatureVerifier(config.WEBHOOK_SECRETS);
+    this.verifier = new SignatureVerifier(config.secrets);
   }
 
   canActivate(context: ExecutionContext): boolean {

@@ -1,8 +1,8 @@
 /** The small HTML page GET /webhook serves: is the endpoint up, can it accept now, where are the docs. */
-export function renderTestPage(state: { ready: boolean; role: string }): string {
+export function renderTestPage(state: { ready: boolean; reason: string | null; role: string }): string {
   const status = state.ready
     ? '<p class="ok">Ready: signed deliveries POSTed here are accepted.</p>'
-    : '<p class="down">Not ready: the message broker is unreachable or the instance is shutting down; deliveries are answered 503 (Dotdigital retries).</p>';
+    : `<p class="down">Not ready (${escapeHtml(state.reason ?? 'unknown')}): deliveries are answered 503 and Dotdigital retries them.</p>`;
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -28,4 +28,8 @@ Health: <a href="/health">/health</a>.</p>
 </body>
 </html>
 `;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

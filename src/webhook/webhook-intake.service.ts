@@ -1,11 +1,11 @@
 import { BadRequestException, Injectable } from '@nestjs/common';
 import { RetryLaterError } from '../common/retry-later.error';
-import { parseDelivery, type ParsedDelivery } from '../envelope/delivery.parser';
-import { ReadinessState } from '../health/readiness.state';
-import { DeliveryPublisher } from '../messaging/delivery.publisher';
+import { parseDelivery } from '../envelope/delivery.parser';
+import { Lifecycle } from '../lifecycle/lifecycle';
 import { BrokerUnavailableError } from '../messaging/broker-unavailable.error';
+import { DeliveryPublisher } from '../messaging/delivery.publisher';
 import { Metrics } from '../metrics/metrics.service';
-import type { IncomingDelivery } from './incoming-delivery';
+import type { ReceivedDelivery } from './received-delivery';
 import type { WebhookAck } from './webhook.dto';
 
 /**
@@ -16,21 +16,26 @@ import type { WebhookAck } from './webhook.dto';
 export class WebhookIntake {
   constructor(
     private readonly publisher: DeliveryPublisher,
-    private readonly readiness: ReadinessState,
+    private readonly lifecycle: Lifecycle,
     private readonly metrics: Metrics,
   ) {}
 
-  async receive(delivery: IncomingDelivery): Promise<WebhookAck> {
-    if (this.readiness.shuttingDown) {
+  async receive(delivery: ReceivedDelivery, body: Buffer): Promise<WebhookAck> {
+    if (this.lifecycle.shuttingDown) {
       this.metrics.countDelivery('broker_unavailable');
       throw new RetryLaterError('this instance is shutting down');
     }
     // Only the verdict outlives the parse: the envelopes die young instead of being held (and
     // promoted to the old generation) across the broker round trip. The consumer parses again.
-    const { problem, itemCount, accepted, quarantined } = summarize(parseDelivery(delivery.body));
+    const { problem, itemCount, accepted, quarantined } = verdictOf(body);
     delivery.itemCount = itemCount;
     try {
-      await this.publisher.publish({ ...delivery, itemCount });
+      await this.publisher.publish({
+        deliveryId: delivery.deliveryId,
+        receivedAt: delivery.receivedAt,
+        itemCount,
+        body,
+      });
     } catch (err) {
       this.metrics.countDelivery('broker_unavailable');
       throw err instanceof RetryLaterError ? err : new BrokerUnavailableError((err as Error).message);
@@ -44,7 +49,8 @@ export class WebhookIntake {
   }
 }
 
-function summarize(parsed: ParsedDelivery) {
+function verdictOf(body: Buffer) {
+  const parsed = parseDelivery(body);
   return {
     problem: parsed.problem,
     itemCount: parsed.itemCount,

@@ -13,12 +13,10 @@ import {
   ApiUnauthorizedResponse,
   getSchemaPath,
 } from '@nestjs/swagger';
-import { InjectConfig } from '../config/config.module';
-import type { Env } from '../config/env.schema';
-import { ReadinessState } from '../health/readiness.state';
-import { DeliveryPublisher } from '../messaging/delivery.publisher';
+import { AppConfig } from '../config/config.slices';
+import { Readiness } from '../health/readiness';
 import { SignatureGuard } from '../signature/signature.guard';
-import { Incoming, type IncomingDelivery } from './incoming-delivery';
+import { RawBytes, Received, type ReceivedDelivery } from './received-delivery';
 import { renderTestPage } from './test-page';
 import { EnvelopeDoc, ErrorBody, WebhookAck } from './webhook.dto';
 import { WebhookIntake } from './webhook-intake.service';
@@ -29,9 +27,8 @@ import { WebhookIntake } from './webhook-intake.service';
 export class WebhookController {
   constructor(
     private readonly intake: WebhookIntake,
-    private readonly publisher: DeliveryPublisher,
-    private readonly readiness: ReadinessState,
-    @InjectConfig() private readonly config: Env,
+    private readonly readiness: Readiness,
+    private readonly app: AppConfig,
   ) {}
 
   @Get()
@@ -40,9 +37,8 @@ export class WebhookController {
   @ApiOperation({ summary: 'Test page: is the endpoint up and ready to accept deliveries' })
   @ApiProduces('text/html')
   @ApiOkResponse({ description: 'A small HTML page.', schema: { type: 'string' } })
-  page(): string {
-    const ready = this.publisher.connection.usable && !this.readiness.shuttingDown;
-    return renderTestPage({ ready, role: this.config.APP_ROLE });
+  async page(): Promise<string> {
+    return renderTestPage({ ...(await this.readiness.check()), role: this.app.role });
   }
 
   @Post()
@@ -91,7 +87,7 @@ export class WebhookController {
     },
     type: ErrorBody,
   })
-  receive(@Incoming() delivery: IncomingDelivery): Promise<WebhookAck> {
-    return this.intake.receive(delivery);
+  receive(@Received() delivery: ReceivedDelivery, @RawBytes() body: Buffer): Promise<WebhookAck> {
+    return this.intake.receive(delivery, body);
   }
 }

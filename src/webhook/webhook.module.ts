@@ -1,8 +1,8 @@
 import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
-import { WebhookRequestLogMiddleware } from '../logging/webhook-request-log.middleware';
 import { MessagingModule } from '../messaging/messaging.module';
 import { SignatureGuard } from '../signature/signature.guard';
 import { RawBodyMiddleware } from './raw-body.middleware';
+import { RequestLogMiddleware } from './request-log.middleware';
 import { WebhookController } from './webhook.controller';
 import { WebhookIntake } from './webhook-intake.service';
 
@@ -14,7 +14,7 @@ import { WebhookIntake } from './webhook-intake.service';
 export class WebhookModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
     consumer
-      .apply(WebhookRequestLogMiddleware, RawBodyMiddleware)
+      .apply(RequestLogMiddleware, RawBodyMiddleware)
       .forRoutes({ path: 'webhook', method: RequestMethod.POST });
   }
 }

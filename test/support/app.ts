@@ -1,8 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
-import { AppModule } from '../../src/app.module';
-import { configureApp } from '../../src/app.setup';
+import { createApp } from '../../src/app.setup';
 import { validateEnv, type Env } from '../../src/config/env.schema';
 import { AMQP_URL, TEST_SECRET, runDatabaseUrl, uniquePrefix } from './env';
 import { waitFor } from './poll';
@@ -15,8 +13,8 @@ export interface TestApp {
 }
 
 /**
- * Builds the real application in this process, exactly as main.ts does (same modules, same
- * configureApp), against the real PostgreSQL and RabbitMQ, listening on a free port. Resolves once
+ * Builds the real application in this process, exactly as main.ts does (createApp), against the
+ * real PostgreSQL and RabbitMQ, listening on a free port. Resolves once
  * /health/ready answers 200 (unless `waitUntilReady` is false), so a first request does not race
  * the broker connection.
  */
@@ -32,8 +30,7 @@ export async function startApp(
     LOG_LEVEL: 'silent',
     ...overrides,
   });
-  const app = await NestFactory.create(AppModule.forRoot(env), { bodyParser: false, logger: false });
-  configureApp(app, env);
+  const { app } = await createApp(env, { logger: false });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;

@@ -1,6 +1,7 @@
 import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { randomUUID } from 'node:crypto';
-import { DeliveryHeaders, topologyFor } from '../../src/messaging/topology';
+import { DeliveryHeaders } from '../../src/messaging/delivery-message';
+import { topologyFor } from '../../src/messaging/topology';
 import { AMQP_URL } from './env';
 
 export interface DirectDelivery {

@@ -1,25 +1,25 @@
 import type { INestApplication } from '@nestjs/common';
 import type { Server } from 'node:http';
 import { Logger } from 'nestjs-pino';
-import type { Env } from './config/env.schema';
-import { ReadinessState } from './health/readiness.state';
+import type { LifecycleConfig } from '../config/config.slices';
+import { Lifecycle } from './lifecycle';
 
 /**
- * SIGTERM/SIGINT (DESIGN §6): /health/ready turns 503 and new deliveries get 503 at once; app.close()
+ * SIGTERM/SIGINT: /health/ready turns 503 and new deliveries get 503 at once; app.close()
  * then stops the consumer (which finishes the batch in hand; HTTP still answers meanwhile), closes the
  * HTTP server after in-flight requests (new connections are refused), and closes the broker and
  * database connections. SHUTDOWN_TIMEOUT_MS bounds the whole: past it the consumer gives its unfinished
  * batch back to the queue (redelivery, never loss) and open HTTP connections are cut; exit 0. Exit 1
  * only when closing still hangs 5 s later.
  */
-export function installGracefulShutdown(app: INestApplication, env: Env): void {
+export function installGracefulShutdown(app: INestApplication, config: LifecycleConfig): void {
   const logger = app.get(Logger);
   let started = false;
   const shutdown = (signal: NodeJS.Signals) => {
     if (started) return;
     started = true;
     logger.log(`${signal} received: shutting down`);
-    app.get(ReadinessState).beginShutdown();
+    app.get(Lifecycle).beginShutdown();
     const server = app.getHttpServer() as Server;
     // Keep-alive: a request that starts from now on is answered with `Connection: close`
     // (app.setup.ts); one already in flight keeps its connection open after its answer, so the idle
@@ -30,14 +30,14 @@ export function installGracefulShutdown(app: INestApplication, env: Env): void {
     // A client still sending its body when the budget is spent (a stalled or very slow upload) must not
     // keep the process alive: its connection is cut, it never got an answer, so Dotdigital retries it.
     const cutConnections = setTimeout(() => {
-      logger.warn(`connections still open after ${env.SHUTDOWN_TIMEOUT_MS} ms; closing them`);
+      logger.warn(`connections still open after ${config.shutdownTimeoutMs} ms; closing them`);
       server.closeAllConnections();
-    }, env.SHUTDOWN_TIMEOUT_MS);
+    }, config.shutdownTimeoutMs);
     cutConnections.unref();
     const hardStop = setTimeout(() => {
-      logger.error(`shutdown took longer than ${env.SHUTDOWN_TIMEOUT_MS} ms; exiting`);
+      logger.error(`shutdown took longer than ${config.shutdownTimeoutMs} ms; exiting`);
       process.exit(1);
-    }, env.SHUTDOWN_TIMEOUT_MS + 5000);
+    }, config.shutdownTimeoutMs + 5000);
     hardStop.unref();
     app
       .close()

@@ -2,8 +2,8 @@ import { Injectable, NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Response } from 'express';
 import { PinoLogger } from 'nestjs-pino';
 import { performance } from 'node:perf_hooks';
-import type { WebhookRequest } from '../webhook/incoming-delivery';
-import { levelForStatus } from './request-summary';
+import { levelForStatus } from '../logging/request-summary';
+import type { WebhookRequest } from './received-delivery';
 
 /**
  * The request line of POST /webhook, the hot path: the same fields as pino-http's lines on the other
@@ -11,7 +11,7 @@ import { levelForStatus } from './request-summary';
  * per-request child logger and request context, which cost about a sixth of the route's CPU.
  */
 @Injectable()
-export class WebhookRequestLogMiddleware implements NestMiddleware {
+export class RequestLogMiddleware implements NestMiddleware {
   use(req: WebhookRequest, res: Response, next: NextFunction): void {
     const started = performance.now();
     res.once('close', () => {

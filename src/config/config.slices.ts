@@ -1,0 +1,90 @@
+import type { Env } from './env.schema';
+
+/*
+ * Each part of the service is handed the slice of configuration it uses, and nothing else: the
+ * webhook secrets reach the signature check only, the database URL the database module only.
+ * Abstract classes double as Nest injection tokens and as types, so a constructor simply asks
+ * for `BrokerConfig`. `configSlices` is the one place that maps the environment onto them.
+ */
+
+export type AppRole = Env['APP_ROLE'];
+
+export abstract class AppConfig {
+  readonly role: AppRole;
+  /** The package version, shown at start-up and on the test page. */
+  readonly version: string;
+}
+
+export abstract class HttpConfig {
+  readonly port: number;
+  /** Largest accepted body, in bytes. */
+  readonly bodyLimit: number;
+}
+
+export abstract class BrokerConfig {
+  /** One URL per node of a cluster; the next is tried when one is unreachable. */
+  readonly urls: readonly string[];
+  readonly prefix: string;
+  readonly publishTimeoutMs: number;
+}
+
+export abstract class DatabaseConfig {
+  readonly url: string;
+}
+
+export abstract class ConsumerConfig {
+  readonly prefetch: number;
+  readonly batchSize: number;
+  readonly maxAttempts: number;
+}
+
+export abstract class SignatureConfig {
+  readonly secrets: readonly string[];
+}
+
+export abstract class LifecycleConfig {
+  readonly shutdownTimeoutMs: number;
+}
+
+export abstract class LogConfig {
+  readonly level: Env['LOG_LEVEL'];
+}
+
+export interface ConfigSlices {
+  app: AppConfig;
+  http: HttpConfig;
+  broker: BrokerConfig;
+  database: DatabaseConfig;
+  consumer: ConsumerConfig;
+  signature: SignatureConfig;
+  lifecycle: LifecycleConfig;
+  log: LogConfig;
+}
+
+export function configSlices(env: Env, version: string): ConfigSlices {
+  return {
+    app: { role: env.APP_ROLE, version },
+    http: { port: env.PORT, bodyLimit: env.BODY_LIMIT },
+    broker: {
+      urls: splitList(env.AMQP_URL),
+      prefix: env.AMQP_PREFIX,
+      publishTimeoutMs: env.PUBLISH_TIMEOUT_MS,
+    },
+    database: { url: env.DATABASE_URL },
+    consumer: {
+      prefetch: env.CONSUMER_PREFETCH,
+      batchSize: env.CONSUMER_BATCH_SIZE,
+      maxAttempts: env.CONSUMER_MAX_ATTEMPTS,
+    },
+    signature: { secrets: env.WEBHOOK_SECRETS },
+    lifecycle: { shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS },
+    log: { level: env.LOG_LEVEL },
+  };
+}
+
+export function splitList(value: string): string[] {
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}

@@ -1,0 +1,62 @@
+import type { ConsumeMessage, Options } from 'amqplib';
+import { createHash } from 'node:crypto';
+
+/**
+ * One HTTP delivery as it travels through the queue, between the api that received it and the
+ * worker that stores it: the exact signed bytes plus what the api knew of them.
+ */
+export interface DeliveryMessage {
+  /** The id the api gave the HTTP delivery (X-Delivery-Id). */
+  deliveryId: string;
+  receivedAt: Date;
+  /** Items in the body (1 for one envelope), so the worker bounds a batch without parsing. */
+  itemCount: number;
+  body: Buffer;
+}
+
+/** Header names of a delivery message: the contract between the api and the worker. */
+export const DeliveryHeaders = {
+  deliveryId: 'x-delivery-id',
+  receivedAt: 'x-received-at',
+  itemCount: 'x-item-count',
+  failureReason: 'x-failure-reason',
+  failedAt: 'x-failed-at',
+} as const;
+
+export function deliveryProperties(message: DeliveryMessage): Options.Publish {
+  return {
+    persistent: true,
+    mandatory: true,
+    messageId: message.deliveryId,
+    timestamp: Math.floor(message.receivedAt.getTime() / 1000),
+    contentType: 'application/json',
+    headers: {
+      [DeliveryHeaders.deliveryId]: message.deliveryId,
+      [DeliveryHeaders.receivedAt]: message.receivedAt.toISOString(),
+      [DeliveryHeaders.itemCount]: message.itemCount,
+    },
+  };
+}
+
+/** Reads a consumed message; one published by hand, without the api's headers, still gets ids. */
+export function deliveryOf(message: ConsumeMessage): DeliveryMessage {
+  const headers = message.properties.headers ?? {};
+  const deliveryId = String(
+    headers[DeliveryHeaders.deliveryId] ??
+      message.properties.messageId ??
+      `sha256-${createHash('sha256').update(message.content).digest('hex')}`,
+  );
+  const receivedAtHeader = headers[DeliveryHeaders.receivedAt] as unknown;
+  const receivedAt = typeof receivedAtHeader === 'string' ? new Date(receivedAtHeader) : new Date();
+  return {
+    deliveryId,
+    receivedAt: Number.isNaN(receivedAt.getTime()) ? new Date() : receivedAt,
+    itemCount: itemCountOf(message),
+    body: message.content,
+  };
+}
+
+export function itemCountOf(message: ConsumeMessage): number {
+  const count = Number(message.properties.headers?.[DeliveryHeaders.itemCount]);
+  return Number.isSafeInteger(count) && count > 0 ? count : 1;
+}
