@@ -1,7 +1,7 @@
 /**
  * Shared pieces of the proof scripts (verify-image, verify-compose, verify-nginx): they run in CI
- * without a Docker engine, against the machine's PostgreSQL and RabbitMQ, and clean up after
- * themselves even when a check fails.
+ * against the machine's PostgreSQL and RabbitMQ (verify-image with a Docker engine, the others
+ * without one), and clean up after themselves even when a check fails.
  */
 import { connect } from 'amqplib';
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
@@ -44,9 +44,10 @@ export async function waitFor<T>(
   probe: () => Promise<T> | T,
   what: string,
   timeoutMs = 30000,
+  intervalMs?: number,
 ): Promise<NonNullable<T>> {
   try {
-    return await poll(probe, { what, timeoutMs });
+    return await poll(probe, { what, timeoutMs, intervalMs });
   } catch (err) {
     throw new CheckFailed((err as Error).message);
   }
@@ -55,7 +56,7 @@ export async function waitFor<T>(
 /** Cleanup steps run in reverse order, once, on success, failure or Ctrl-C. */
 export class Cleanup {
   private readonly steps: { what: string; run: () => Promise<void> | void }[] = [];
-  private done = false;
+  private running: Promise<void> | undefined;
 
   constructor() {
     for (const signal of ['SIGINT', 'SIGTERM'] as const)
@@ -68,9 +69,13 @@ export class Cleanup {
     this.steps.push({ what, run });
   }
 
-  async run(): Promise<void> {
-    if (this.done) return;
-    this.done = true;
+  /** A second caller (the script failing because Ctrl-C's cleanup pulled things away) waits for the first. */
+  run(): Promise<void> {
+    this.running ??= this.runSteps();
+    return this.running;
+  }
+
+  private async runSteps(): Promise<void> {
     for (const step of this.steps.reverse()) {
       try {
         await step.run();

@@ -1,33 +1,23 @@
 /**
- * Proves docker/Dockerfile without a Docker engine: reads the Dockerfile itself and repeats its steps
- * in a scratch folder (each stage's filesystem is a folder; WORKDIR, ENV, COPY (from the build context
- * through .dockerignore, or --from another stage) and RUN are carried out as written), so this proof
- * cannot drift from the file. Then it checks the runtime stage's result and starts it the way the
- * image would (its ENV, WORKDIR and CMD, as a non-root user) against the local PostgreSQL and
- * RabbitMQ: ready, one signed POST stored, its HEALTHCHECK command, SIGTERM → exit 0.
+ * Proves docker/Dockerfile with a real Docker engine: builds it (context: the repository root),
+ * checks the image (non-root user, no devDependency, dist/), then runs one container per role (api,
+ * worker, all) on the host network against the machine's PostgreSQL and RabbitMQ: HEALTHCHECK
+ * healthy, a signed POST to api and to all stored in webhook_events, `docker stop` → exit 0 within the
+ * grace period. Containers, image tag, scratch database and AMQP prefix are removed even on failure.
  *
+ *   bash ../shared/tools/docker-engine.sh     # where present: dockerd, the base image, an npm proxy
  *   node -r ts-node/register/transpile-only scripts/verify-image.ts
  *
- * What it cannot prove: the base image itself (node:20-…-slim; this machine's Node and npm stand in for
- * it, and their versions are printed), and ownership/permission details of Docker's COPY.
+ * VERIFY_NPM_REGISTRY: the registry `npm ci` uses in the build; default the proxy on 127.0.0.1:4873
+ * when it answers (containers cannot reach the public registry there), else npm's own default.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import {
-  chmodSync,
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, posix, relative } from 'node:path';
+import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import {
   AMQP_URL,
-  Child,
+  CheckFailed,
   REPO,
   SECRET,
   amqpPrefix,
@@ -40,477 +30,212 @@ import {
   runScript,
   sign,
   waitFor,
-  type Cleanup,
 } from './lib';
 
-const PORT = 3350;
 const DOCKERFILE = join(REPO, 'docker', 'Dockerfile');
+const PROXY_REGISTRY = 'http://127.0.0.1:4873/';
+/**
+ * One container per role, each on its own port of the shared host network. A port already taken makes
+ * that container exit (EADDRINUSE): the HEALTHCHECK wait reports it, with the container's logs.
+ */
+const PORTS = { api: 3350, worker: 3351, all: 3352 };
+/** `docker stop -t`: more than the service's SHUTDOWN_TIMEOUT_MS (20 s); docs/operations.md says `-t 30`. */
+const STOP_GRACE_S = 30;
 
-// ---------------------------------------------------------------- Dockerfile parsing
+const execFileAsync = promisify(execFile);
 
-interface Instruction {
-  keyword: string;
-  args: string;
-  line: number;
-}
-
-interface Stage {
-  name: string;
-  from: string;
-  instructions: Instruction[];
-}
-
-/** Instructions with line continuations joined and comments dropped (Dockerfile syntax). */
-export function parseInstructions(text: string): Instruction[] {
-  const instructions: Instruction[] = [];
-  let buffer = '';
-  let start = 0;
-  text.split('\n').forEach((raw, index) => {
-    const line = raw.replace(/\r$/, '');
-    if (/^\s*#/.test(line)) return; // comments (and parser directives), also inside continuations
-    if (buffer === '' && line.trim() === '') return;
-    if (buffer === '') start = index + 1;
-    if (/\\\s*$/.test(line)) {
-      buffer += line.replace(/\\\s*$/, '') + ' ';
-      return;
-    }
-    buffer += line;
-    const match = /^\s*(\S+)\s*(.*)$/s.exec(buffer);
-    if (match) instructions.push({ keyword: match[1].toUpperCase(), args: match[2].trim(), line: start });
-    buffer = '';
+/** A docker command's stdout (trimmed); its stderr is in the error when it fails. */
+async function docker(...args: string[]): Promise<string> {
+  const { stdout } = await execFileAsync('docker', args, { maxBuffer: 1 << 24 }).catch((err: Error) => {
+    throw new Error(
+      `docker ${args[0]} failed: ${(err as { stderr?: string }).stderr?.trim() || err.message}`,
+    );
   });
-  return instructions;
+  return stdout.trim();
 }
 
-function substitute(value: string, args: Record<string, string>): string {
-  return value.replace(/\$\{(\w+)\}|\$(\w+)/g, (whole, braced: string, bare: string) => {
-    const name = braced ?? bare;
-    if (!(name in args)) throw new Error(`unknown build argument ${name}`);
-    return args[name];
+const inspect = (target: string, format: string) => docker('inspect', '--format', format, target);
+/** A throwaway container of the image (host network: the only network containers have here). */
+const inImage = (image: string, ...command: string[]) =>
+  docker('run', '--rm', '--network', 'host', image, ...command);
+
+/** `docker build` with its output shown as it comes: a first build takes minutes. */
+function dockerBuild(args: string[]): Promise<void> {
+  return new Promise((resolveBuild, reject) => {
+    const child = spawn('docker', ['build', ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0 ? resolveBuild() : reject(new CheckFailed(`docker build exited with ${code}`)),
+    );
   });
 }
 
-export function parseStages(text: string): { stages: Stage[]; globalArgs: Record<string, string> } {
-  const globalArgs: Record<string, string> = {};
-  const stages: Stage[] = [];
-  for (const instruction of parseInstructions(text)) {
-    if (instruction.keyword === 'FROM') {
-      const match = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(instruction.args);
-      if (!match) throw new Error(`line ${instruction.line}: cannot read FROM ${instruction.args}`);
-      stages.push({
-        from: substitute(match[1], globalArgs),
-        name: match[2] ?? String(stages.length),
-        instructions: [],
-      });
-    } else if (stages.length === 0) {
-      if (instruction.keyword !== 'ARG')
-        throw new Error(`line ${instruction.line}: ${instruction.keyword} before FROM`);
-      const [name, value = ''] = instruction.args.split('=', 2);
-      globalArgs[name] = value;
-    } else {
-      stages[stages.length - 1].instructions.push(instruction);
+async function answers(url: string): Promise<boolean> {
+  return fetch(url, { signal: AbortSignal.timeout(2000) }).then(
+    (res) => res.ok,
+    () => false,
+  );
+}
+
+/**
+ * Runs inside the image (node, no other tool assumed): every installed package named in argv[1] at
+ * any depth of node_modules (npm may nest), and whether dist/main.js exists.
+ */
+const INSPECT_CONTENTS = `
+const fs = require('fs'), path = require('path');
+const wanted = new Set(JSON.parse(process.argv[1])), found = [];
+const dirs = (dir) => fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+function walk(modules) {
+  for (const entry of dirs(modules)) {
+    const names = entry.startsWith('@') ? dirs(path.join(modules, entry)).map((n) => entry + '/' + n) : [entry];
+    for (const name of names) {
+      if (wanted.has(name)) found.push(path.join(modules, name));
+      const nested = path.join(modules, name, 'node_modules');
+      if (fs.existsSync(nested)) walk(nested);
     }
   }
-  return { stages, globalArgs };
 }
+walk('node_modules');
+console.log(JSON.stringify({ found, main: fs.existsSync('dist/main.js') }));
+`;
 
-/** JSON (exec) form, or null for the shell form. */
-function execForm(args: string): string[] | null {
-  if (!args.startsWith('[')) return null;
-  const parsed: unknown = JSON.parse(args);
-  if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === 'string'))
-    throw new Error(`not an exec form: ${args}`);
-  return parsed;
-}
+runScript('verify-image', async (cleanup) => {
+  log(`docker engine ${await docker('version', '--format', '{{.Server.Version}}')}`);
+  const tag = randomTag();
 
-/** `ENV a=b c="d e"` or the legacy `ENV a b`. */
-function parseEnv(args: string): Record<string, string> {
-  if (!/^\S+=/.test(args)) {
-    const [name, ...rest] = args.split(/\s+/);
-    return { [name]: rest.join(' ') };
-  }
-  const env: Record<string, string> = {};
-  for (const match of args.matchAll(/(\w+)=("(?:[^"\\]|\\.)*"|\S*)/g))
-    env[match[1]] = match[2].startsWith('"') ? (JSON.parse(match[2]) as string) : match[2];
-  return env;
-}
+  // -------- 1. build
+  const registry =
+    process.env.VERIFY_NPM_REGISTRY ??
+    ((await answers(`${PROXY_REGISTRY}-/ping`)) ? PROXY_REGISTRY : undefined);
+  log(`npm registry for the build: ${registry ?? "npm's default"}`);
+  const image = `omnichannel-webhook-receiver:verify-${tag}`;
+  const buildStarted = Date.now();
+  // --network host: RUN npm ci reaches the registry (or the proxy) through the host's network.
+  // --force-rm: no intermediate container left behind by a failed step.
+  await dockerBuild([
+    '--network', 'host',
+    '--force-rm',
+    ...(registry ? ['--build-arg', `NPM_CONFIG_REGISTRY=${registry}`] : []),
+    '-f', DOCKERFILE,
+    '-t', image,
+    REPO,
+  ]); // prettier-ignore
+  // --no-prune: only the tag goes; the untagged layers stay as the next build's cache.
+  cleanup.add(`remove image ${image}`, () => docker('rmi', '--no-prune', image).then(() => undefined));
+  check(true, `docker build -f docker/Dockerfile . → ${image} (${seconds(buildStarted)} s)`);
 
-/** Options (`--from=build`) and operands of COPY, in either form. */
-function parseCopy(args: string): { from?: string; sources: string[]; dest: string } {
-  const options: Record<string, string> = {};
-  let rest = args;
-  for (let match = /^--(\w+)=(\S+)\s+/.exec(rest); match; match = /^--(\w+)=(\S+)\s+/.exec(rest)) {
-    options[match[1]] = match[2];
-    rest = rest.slice(match[0].length);
-  }
-  for (const option of Object.keys(options))
-    if (option !== 'from')
-      throw new Error(`COPY --${option} is not repeated by this proof; extend scripts/verify-image.ts`);
-  const operands = execForm(rest) ?? rest.split(/\s+/);
-  if (operands.length < 2) throw new Error(`COPY needs a source and a destination: ${args}`);
-  return { from: options.from, sources: operands.slice(0, -1), dest: operands[operands.length - 1] };
-}
-
-// ---------------------------------------------------------------- .dockerignore
-
-/** Docker's .dockerignore rules: Go-style globs with `**`, `!` exceptions, the last match wins. */
-export class DockerIgnore {
-  private readonly rules: { negate: boolean; pattern: RegExp }[] = [];
-
-  constructor(text: string) {
-    for (const raw of text.split('\n')) {
-      const line = raw.trim();
-      if (line === '' || line.startsWith('#')) continue;
-      const negate = line.startsWith('!');
-      const pattern = posix.normalize((negate ? line.slice(1) : line).replace(/^\/+/, ''));
-      this.rules.push({ negate, pattern: globToRegExp(pattern) });
-    }
-  }
-
-  /** `path` relative to the context root, with `/`. A folder excludes everything below it. */
-  excludes(path: string): boolean {
-    const parts = path.split('/');
-    let excluded = false;
-    for (const rule of this.rules)
-      for (let i = 1; i <= parts.length; i++)
-        if (rule.pattern.test(parts.slice(0, i).join('/'))) {
-          excluded = !rule.negate;
-          break;
-        }
-    return excluded;
-  }
-}
-
-function globToRegExp(glob: string): RegExp {
-  let source = '';
-  for (let i = 0; i < glob.length; i++) {
-    const char = glob[i];
-    if (char === '*' && glob[i + 1] === '*') {
-      const slash = glob[i + 2] === '/';
-      source += slash ? '(?:.*/)?' : '.*';
-      i += slash ? 2 : 1;
-    } else if (char === '*') source += '[^/]*';
-    else if (char === '?') source += '[^/]';
-    else source += char.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${source}$`);
-}
-
-// ---------------------------------------------------------------- carrying the stages out
-
-interface BuiltStage {
-  root: string;
-  workdir: string;
-  env: Record<string, string>;
-  user: string;
-  cmd: string[] | null;
-  healthcheck: string[] | null;
-  stopSignal: string;
-  runs: string[];
-}
-
-function build(stages: Stage[], scratch: string, npmCache: string): Map<string, BuiltStage> {
-  const ignore = new DockerIgnore(readFileSync(join(REPO, '.dockerignore'), 'utf8'));
-  const built = new Map<string, BuiltStage>();
-  for (const stage of stages) {
-    const root = join(scratch, `stage-${stage.name}`);
-    mkdirSync(root, { mode: 0o755 });
-    const state: BuiltStage = {
-      root,
-      workdir: '/',
-      env: {},
-      user: 'root',
-      cmd: null,
-      healthcheck: null,
-      stopSignal: 'SIGTERM',
-      runs: [],
-    };
-    const inRoot = (containerPath: string) => join(root, posix.resolve(state.workdir, containerPath));
-    log(`stage ${stage.name} (FROM ${stage.from})`);
-    for (const { keyword, args, line } of stage.instructions) {
-      log(`  ${keyword} ${args.length > 110 ? `${args.slice(0, 107)}...` : args}`);
-      switch (keyword) {
-        case 'WORKDIR':
-          state.workdir = posix.resolve(state.workdir, args);
-          mkdirSync(inRoot('.'), { recursive: true, mode: 0o755 });
-          break;
-        case 'ENV':
-          Object.assign(state.env, parseEnv(args));
-          break;
-        case 'COPY': {
-          const { from, sources, dest } = parseCopy(args);
-          const intoFolder = dest.endsWith('/') || sources.length > 1;
-          const target = inRoot(dest);
-          for (const source of sources) {
-            let origin: string;
-            if (from !== undefined) {
-              const other = built.get(from);
-              if (!other) throw new Error(`line ${line}: COPY --from=${from}: no such earlier stage`);
-              origin = join(other.root, posix.resolve(other.workdir, source));
-            } else {
-              const path = posix.normalize(source);
-              if (ignore.excludes(path))
-                throw new Error(`line ${line}: ${source} is excluded by .dockerignore`);
-              origin = join(REPO, path);
-            }
-            if (!existsSync(origin)) throw new Error(`line ${line}: COPY source ${source} does not exist`);
-            const isFolder = statSync(origin).isDirectory();
-            const destination = isFolder || !intoFolder ? target : join(target, posix.basename(source));
-            mkdirSync(isFolder ? destination : dirname(destination), { recursive: true, mode: 0o755 });
-            cpSync(origin, destination, {
-              recursive: true,
-              // From the build context, only what .dockerignore lets into it.
-              filter: (path) =>
-                from !== undefined || !ignore.excludes(relative(REPO, path).split('\\').join('/')),
-            });
-          }
-          break;
-        }
-        case 'RUN': {
-          const command = execForm(args) ?? ['/bin/sh', '-c', args];
-          state.runs.push(args);
-          const result = spawnSync(command[0], command.slice(1), {
-            cwd: inRoot('.'),
-            stdio: 'inherit',
-            env: {
-              PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-              HOME: process.env.HOME ?? '/root',
-              // A fresh image has an empty npm cache; a copy of this machine's keeps it fast, and
-              // `npm cache clean` in a RUN step cleans the copy, not the machine's.
-              npm_config_cache: npmCache,
-              ...state.env,
-            },
-          });
-          if (result.status !== 0)
-            throw new Error(`line ${line}: RUN failed (exit ${result.status}): ${args}`);
-          break;
-        }
-        case 'USER':
-          state.user = args;
-          break;
-        case 'CMD':
-          state.cmd = execForm(args) ?? ['/bin/sh', '-c', args];
-          break;
-        case 'HEALTHCHECK': {
-          const match = /^((?:--\S+\s+)*)CMD\s+(.*)$/s.exec(args);
-          if (!match) throw new Error(`line ${line}: cannot read HEALTHCHECK ${args}`);
-          state.healthcheck = execForm(match[2]) ?? ['/bin/sh', '-c', match[2]];
-          break;
-        }
-        case 'STOPSIGNAL':
-          state.stopSignal = args;
-          break;
-        case 'EXPOSE':
-        case 'LABEL':
-          break;
-        default:
-          throw new Error(
-            `line ${line}: ${keyword} is not repeated by this proof; extend scripts/verify-image.ts`,
-          );
-      }
-    }
-    built.set(stage.name, state);
-  }
-  return built;
-}
-
-// ---------------------------------------------------------------- the proof
-
-/** The local account standing in for the image's USER (the image's `node` user is not on this machine). */
-function localUser(imageUser: string): { name: string; uid: number; gid: number } {
-  for (const name of [imageUser, 'nobody']) {
-    const uid = spawnSync('id', ['-u', name], { encoding: 'utf8' });
-    const gid = spawnSync('id', ['-g', name], { encoding: 'utf8' });
-    if (uid.status === 0 && gid.status === 0)
-      return { name, uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
-  }
-  throw new Error('no unprivileged local user (nobody) to run the artifact as');
-}
-
-/** The command prefix that drops to `user` (as root), or none when this script already runs unprivileged. */
-function asUser(user: { uid: number; gid: number }): string[] {
-  if (process.getuid?.() !== 0) return [];
-  return ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--'];
-}
-
-function listFiles(folder: string): string[] {
-  return readdirSync(folder, { recursive: true, withFileTypes: true })
-    .filter((entry) => entry.isFile())
-    .map((entry) => relative(folder, join(entry.parentPath, entry.name)));
-}
-
-runScript('verify-image', async (cleanup: Cleanup) => {
-  log(
-    `local stand-in for the base image: node ${process.version}, npm ${execFileSync('npm', ['-v']).toString().trim()}`,
-  );
-  const { stages } = parseStages(readFileSync(DOCKERFILE, 'utf8'));
-
-  // -------- what the Dockerfile says
-  check(stages.length >= 2, `multi-stage Dockerfile (${stages.map((s) => s.name).join(', ')})`);
-  const runtime = stages[stages.length - 1];
-  const buildStage = stages[0];
-  for (const stage of stages)
-    check(/^node:20(?:[.-]|$)/.test(stage.from), `stage ${stage.name} is based on Node 20 (${stage.from})`);
-  check(/slim/.test(runtime.from), `runtime base is a slim image (${runtime.from})`);
-  const runtimeRuns = runtime.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args);
-  const buildRuns = buildStage.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args);
-  check(
-    buildRuns.some((r) => /\bnpm ci\b/.test(r)) && buildRuns.some((r) => /\bnpm run build\b/.test(r)),
-    'build stage: npm ci, npm run build',
-  );
-  check(
-    runtimeRuns.some((r) => /\bnpm ci\b.*--omit=dev/.test(r)),
-    'runtime stage: npm ci --omit=dev from the lockfile',
-  );
-  const copies = runtime.instructions.filter((i) => i.keyword === 'COPY').map((i) => parseCopy(i.args));
-  check(
-    copies.every((c) =>
-      c.from === undefined
-        ? c.sources.every((s) => /^package(-lock)?\.json$/.test(s))
-        : c.sources.every((s) => /\/dist$/.test(s)),
-    ),
-    'runtime stage copies package.json, package-lock.json and dist/ only',
-  );
-
-  // -------- repeating it
-  const scratch = mkdtempSync(join(tmpdir(), 'verify-image-'));
-  chmodSync(scratch, 0o755); // readable by the unprivileged user that runs the artifact
-  cleanup.add(`remove ${scratch}`, () => rmSync(scratch, { recursive: true, force: true }));
-  const npmCache = join(scratch, 'npm-cache');
-  const machineCache = join(process.env.HOME ?? '/root', '.npm', '_cacache');
-  if (existsSync(machineCache)) cpSync(machineCache, join(npmCache, '_cacache'), { recursive: true });
-  const built = build(stages, scratch, npmCache);
-  const image = built.get(runtime.name)!;
-  const app = join(image.root, image.workdir);
-
-  // -------- the runtime stage's result
-  check(image.env.NODE_ENV === 'production', 'ENV NODE_ENV=production');
-  check(
-    image.user !== 'root' && image.user !== '0' && image.user !== '',
-    `USER is unprivileged (${image.user})`,
-  );
-  check(image.stopSignal === 'SIGTERM', 'STOPSIGNAL SIGTERM');
-  check(
-    image.cmd !== null && image.cmd[0] === 'node' && image.cmd[image.cmd.length - 1] === 'dist/main.js',
-    `CMD runs node directly, so SIGTERM reaches it (${JSON.stringify(image.cmd)})`,
-  );
-  check(
-    image.healthcheck !== null &&
-      image.healthcheck.join(' ').includes('/health/live') &&
-      !/curl|wget/.test(image.healthcheck.join(' ')),
-    'HEALTHCHECK asks /health/live with node (no curl in a slim image)',
-  );
-  const top = readdirSync(app).sort();
-  check(
-    JSON.stringify(top) === JSON.stringify(['dist', 'node_modules', 'package-lock.json', 'package.json']),
-    `the app folder holds dist, node_modules and package files only (${top.join(', ')})`,
-  );
-  const distFiles = listFiles(join(app, 'dist'));
-  check(distFiles.includes('main.js'), 'dist/main.js exists');
-  check(
-    !distFiles.some((f) => f.endsWith('.ts') || f.includes('.spec.')),
-    'dist holds no TypeScript sources and no specs',
-  );
+  // -------- 2. the image
+  const user = await inspect(image, '{{.Config.User}}');
+  check(user !== '' && !/^(root|0)(:|$)/.test(user), `Config.User is not root ("${user}")`);
+  const uid = await inImage(image, 'id', '-u');
+  check(/^\d+$/.test(uid) && uid !== '0', `id -u inside the image is not 0 (${uid})`);
   const manifest = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
-    dependencies: Record<string, string>;
     devDependencies: Record<string, string>;
   };
-  const presentDev = Object.keys(manifest.devDependencies).filter((name) =>
-    existsSync(join(app, 'node_modules', name)),
-  );
+  const forbidden = [...new Set([...Object.keys(manifest.devDependencies), 'typescript', 'ts-node'])];
+  const contents = JSON.parse(
+    await inImage(image, 'node', '-e', INSPECT_CONTENTS, JSON.stringify(forbidden)),
+  ) as { found: string[]; main: boolean };
   check(
-    presentDev.length === 0,
-    `no devDependency installed (${presentDev.join(', ') || 'none of ' + Object.keys(manifest.devDependencies).length})`,
+    contents.found.length === 0,
+    `no devDependency, typescript or ts-node in node_modules (checked ${forbidden.length} names; found: ${contents.found.join(', ') || 'none'})`,
   );
-  const bins = existsSync(join(app, 'node_modules', '.bin'))
-    ? readdirSync(join(app, 'node_modules', '.bin'))
-    : [];
-  const devBins = bins.filter((bin) =>
-    ['tsc', 'ts-node', 'jest', 'nest', 'eslint', 'prettier'].includes(bin),
-  );
-  check(devBins.length === 0, `no build or test tool in node_modules/.bin (${devBins.join(', ') || 'none'})`);
-  const missing = Object.keys(manifest.dependencies).filter(
-    (name) => !existsSync(join(app, 'node_modules', name)),
-  );
-  check(missing.length === 0, `every dependency installed (${Object.keys(manifest.dependencies).length})`);
-  const size = execFileSync('du', ['-sh', join(app, 'node_modules')])
-    .toString()
-    .split('\t')[0];
-  log(`runtime node_modules: ${size}`);
+  check(contents.main, 'dist/main.js is in the image');
+  const healthcheck = await inspect(image, '{{json .Config.Healthcheck}}');
+  check(healthcheck !== 'null', `the image has a HEALTHCHECK (${healthcheck.slice(0, 80)}…)`);
 
-  // -------- running it as the image would
-  const user = localUser(image.user);
-  log(`running as local user ${user.name} (uid ${user.uid}) in place of the image's ${image.user}`);
-  const drop = asUser(user);
+  // -------- 3. one container per role, with a database and an AMQP prefix of this run's own
   const databaseUrl = await createDatabase(cleanup, 'image');
   const prefix = amqpPrefix(cleanup, 'image');
-  const env = {
-    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-    HOME: '/nonexistent',
-    ...image.env,
-    PORT: String(PORT),
-    WEBHOOK_SECRETS: SECRET,
-    DATABASE_URL: databaseUrl,
-    AMQP_URL,
-    AMQP_PREFIX: prefix,
-    LOG_LEVEL: 'info',
-  };
-  const command = [...drop, ...image.cmd];
-  const service = new Child('service', command[0], command.slice(1), { cwd: app, env });
-  cleanup.add('stop the service', () => service.kill());
+  const containers = Object.entries(PORTS).map(([role, port]) => ({
+    role,
+    port,
+    name: `verify-image-${tag}-${role}`,
+  }));
+  const started = Date.now();
+  for (const { role, port, name } of containers) {
+    cleanup.add(`remove container ${name}`, () => docker('rm', '--force', name).then(() => undefined));
+    const env = { APP_ROLE: role, PORT: port, WEBHOOK_SECRETS: SECRET, DATABASE_URL: databaseUrl, AMQP_URL };
+    const envArgs = Object.entries({ ...env, AMQP_PREFIX: prefix }).flatMap(([k, v]) => [
+      '--env',
+      `${k}=${v}`,
+    ]);
+    await docker('run', '--detach', '--name', name, '--network', 'host', ...envArgs, image);
+    log(`started ${name} (APP_ROLE=${role}, PORT=${port})`);
+  }
+
   try {
-    await waitFor(
-      async () => (await fetch(`http://127.0.0.1:${PORT}/health/ready`)).status === 200,
-      '/health/ready 200',
+    // -------- 4. HEALTHCHECK: wait for a final answer (healthy, unhealthy, or the container gone)
+    await Promise.all(
+      containers.map(async ({ role, name }) => {
+        const status = await waitFor(
+          async () => {
+            const format = '{{.State.Status}} {{.State.ExitCode}} {{.State.Health.Status}}';
+            const [state, exitCode, health] = (await inspect(name, format)).split(' ');
+            if (state !== 'running') return `${state}, exit code ${exitCode}`;
+            return health === 'starting' ? null : health;
+          },
+          `the ${role} container's HEALTHCHECK`,
+          90000,
+          500,
+        );
+        check(
+          status === 'healthy',
+          `${role}: HEALTHCHECK reports healthy (${status} after ${seconds(started)} s)`,
+        );
+      }),
     );
-    check(true, 'GET /health/ready answers 200');
-    const status = readFileSync(`/proc/${service.process.pid}/status`, 'utf8');
-    const uid = /^Uid:\s+(\d+)/m.exec(status)?.[1];
-    check(uid !== undefined && Number(uid) !== 0, `the service process is not root (uid ${uid})`);
 
-    const health = [...drop, ...image.healthcheck];
-    const healthy = spawnSync(health[0], health.slice(1), { cwd: app, env, timeout: 10000 });
-    check(healthy.status === 0, 'the HEALTHCHECK command succeeds against the running service');
-
-    if (drop.length > 0) {
-      const probe = [
-        ...drop,
-        'node',
-        '-e',
-        `require('fs').writeFileSync(${JSON.stringify(join(app, 'probe'))}, 'x')`,
-      ];
-      const write = spawnSync(probe[0], probe.slice(1), { env });
-      check(write.status !== 0, 'the service user cannot write to its own folder (it needs no write access)');
-    }
-
-    const eventId = `verify-image-${randomTag()}`;
-    const body = Buffer.from(JSON.stringify(envelope(eventId)));
-    const res = await fetch(`http://127.0.0.1:${PORT}/webhook`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'X-Comapi-Signature': sign(body) },
-      body,
-    });
-    const answer = await res.text();
-    check(
-      res.status === 200 && answer === '{"accepted":1,"quarantined":0}',
-      `a signed POST /webhook is accepted (${res.status} ${answer})`,
-    );
-    const rows = await waitFor(async () => {
-      const found = await query<{ outcome: string }>(
-        databaseUrl,
-        'SELECT outcome FROM webhook_events WHERE event_id = $1',
-        [eventId],
+    // -------- 5. a signed event through api and through all, stored by the worker/all consumers
+    const eventIds: string[] = [];
+    for (const { role, port } of containers.filter((c) => c.role !== 'worker')) {
+      // Healthy is liveness only; the load balancer waits for readiness (broker connected) too.
+      await waitFor(() => answers(`http://127.0.0.1:${port}/health/ready`), `${role} /health/ready 200`);
+      const eventId = `verify-image-${role}-${randomTag()}`;
+      const body = Buffer.from(JSON.stringify(envelope(eventId)));
+      const res = await fetch(`http://127.0.0.1:${port}/webhook`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Comapi-Signature': sign(body) },
+        body,
+      });
+      check(
+        res.status === 200,
+        `${role}: signed POST /webhook answers 200 (${res.status} ${await res.text()})`,
       );
-      return found.length > 0 ? found : null;
-    }, 'the event in webhook_events');
-    check(rows.length === 1 && rows[0].outcome === 'applied', 'the event is stored once in webhook_events');
+      eventIds.push(eventId);
+    }
+    const sql = 'SELECT event_id FROM webhook_events WHERE event_id = ANY($1)';
+    await waitFor(
+      async () => (await query(databaseUrl, sql, [eventIds])).length === eventIds.length,
+      `events ${eventIds.join(', ')} in webhook_events`,
+    );
+    check(true, `both events are stored in webhook_events (${eventIds.join(', ')})`);
 
-    const exit = await service.stop(image.stopSignal);
-    check(exit.code === 0, `${image.stopSignal} → exit code 0 (${JSON.stringify(exit)})`);
-    const unhealthy = spawnSync(health[0], health.slice(1), { cwd: app, env, timeout: 10000 });
-    check(unhealthy.status !== 0, 'the HEALTHCHECK command fails once the service is gone');
+    // -------- 6. docker stop: SIGTERM, graceful drain, exit 0 before the SIGKILL
+    await Promise.all(
+      containers.map(async ({ role, name }) => {
+        const stopping = Date.now();
+        await docker('stop', '-t', String(STOP_GRACE_S), name);
+        const elapsed = seconds(stopping);
+        const code = await inspect(name, '{{.State.ExitCode}}');
+        check(
+          code === '0' && Number(elapsed) < STOP_GRACE_S,
+          `${role}: docker stop -t ${STOP_GRACE_S} → exit code 0 within the grace period (exit code ${code} after ${elapsed} s)`,
+        );
+      }),
+    );
   } catch (err) {
-    console.error(`--- service output (last lines)\n${service.tail()}`);
+    for (const { name } of containers) {
+      const logs = await execFileAsync('docker', ['logs', '--tail', '30', name]).then(
+        ({ stdout, stderr }) => stdout + stderr,
+        (e: Error) => e.message,
+      );
+      console.error(`--- ${name} (last lines)\n${logs.trim()}`);
+    }
     throw err;
   }
 });
+
+function seconds(since: number): string {
+  return ((Date.now() - since) / 1000).toFixed(1);
+}
