@@ -11,7 +11,7 @@ interface ColumnRow {
   is_nullable: 'YES' | 'NO';
 }
 
-/** DESIGN §4, column by column: name → PostgreSQL type (as information_schema spells it). */
+/** The storage contract (docs/architecture.md), column by column: name → PostgreSQL type. */
 const CONTRACT: Record<string, Record<string, string>> = {
   webhook_events: {
     event_id: 'text',
@@ -45,8 +45,18 @@ const CONTRACT: Record<string, Record<string, string>> = {
     body: 'bytea',
     item_index: 'integer',
     delivery_id: 'text',
+    replayed_at: 'timestamp with time zone',
+    replay_delivery_id: 'text',
+  },
+  feed_outbox: {
+    position: 'bigint',
+    event_ids: 'ARRAY',
+    replay: 'boolean',
+    enqueued_at: 'timestamp with time zone',
   },
 };
+
+const MIGRATIONS = ['InitialSchema1764403200000', 'FeedOutboxAndOperations1764921600000'];
 
 describe('migrations', () => {
   let scratch: ScratchDatabase;
@@ -69,21 +79,26 @@ describe('migrations', () => {
     await scratch?.drop();
   });
 
-  it('applies the migration exactly once when replicas start together', async () => {
+  it('applies each migration exactly once when replicas start together', async () => {
     const runs = applied.filter((names) => names.length > 0);
-    expect(runs).toEqual([['InitialSchema1764403200000']]);
+    expect(runs).toEqual([MIGRATIONS]);
     expect(applied.filter((names) => names.length === 0)).toHaveLength(3);
-    expect(await db.rows(`SELECT name FROM ${MIGRATIONS_TABLE}`)).toEqual([
-      { name: 'InitialSchema1764403200000' },
-    ]);
+    expect(await db.rows(`SELECT name FROM ${MIGRATIONS_TABLE} ORDER BY id`)).toEqual(
+      MIGRATIONS.map((name) => ({ name })),
+    );
   });
 
   it('finds nothing to do on a later start', async () => {
     expect(await runMigrationsLocked(sources[0])).toEqual([]);
-    expect(await db.count(`SELECT count(*) FROM ${MIGRATIONS_TABLE}`)).toBe(1);
+    expect(await db.count(`SELECT count(*) FROM ${MIGRATIONS_TABLE}`)).toBe(MIGRATIONS.length);
   });
 
-  it('creates the tables with the column names and types of DESIGN §4', async () => {
+  it('leaves the entities nothing to change: TypeORM sees the migrated schema as its own', async () => {
+    const pending = await sources[0].driver.createSchemaBuilder().log();
+    expect(pending.upQueries.map((query) => query.query)).toEqual([]);
+  });
+
+  it('creates the tables with the column names and types of the storage contract', async () => {
     const columns = await db.rows<ColumnRow>(
       `SELECT table_name, column_name, data_type, is_nullable
          FROM information_schema.columns
@@ -151,13 +166,19 @@ describe('migrations', () => {
       `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname`,
     );
     const byName = Object.fromEntries(indexes.map((i) => [i.indexname, i.indexdef]));
-    expect(byName.webhook_events_entity_idx).toContain('(api_space_id, entity_type, entity_id, revision)');
-    expect(byName.webhook_events_name_time_idx).toContain('(name, event_timestamp)');
+    expect(byName.webhook_events_entity_idx).toContain('(entity_id, entity_type, api_space_id, revision)');
     expect(byName.webhook_events_delivery_idx).toContain('(delivery_id)');
+    expect(byName.webhook_events_received_idx).toContain('(received_at, event_id)');
+    expect(byName.webhook_events_name_received_idx).toContain('(name, received_at, event_id)');
+    expect(byName.webhook_events_space_received_idx).toContain('(api_space_id, received_at, event_id)');
+    expect(byName.webhook_events_type_received_idx).toContain('(entity_type, received_at, event_id)');
+    expect(byName.webhook_events_outcome_received_idx).toContain('(outcome, received_at, event_id)');
+    expect(byName).not.toHaveProperty('webhook_events_name_time_idx');
     expect(byName.quarantined_deliveries_item_uq).toMatch(
       /^CREATE UNIQUE INDEX .*\(delivery_id, COALESCE\(item_index, '?-1'?/,
     );
-    expect(byName.quarantined_deliveries_received_idx).toContain('(received_at)');
+    expect(byName.quarantined_deliveries_received_idx).toContain('(received_at, id)');
+    expect(byName.feed_outbox_pkey).toContain('("position")');
   });
 
   it('rejects an outcome outside applied, stale and untracked', async () => {

@@ -147,9 +147,12 @@ describe('observability: JSON logs and /metrics', () => {
 
       const notJson = Buffer.from('this is not JSON');
       await post('notJson', notJson, sign(notJson, TEST_SECRET), 400);
-      await waitFor(async () => (await refresh(), events('quarantined') === 2), {
-        what: 'bad body quarantined',
-      });
+      await waitFor(
+        async () => (await refresh(), sample(metrics, 'webhook_quarantined_total{kind="delivery"}') === 1),
+        {
+          what: 'bad body quarantined',
+        },
+      );
 
       const tooLarge = Buffer.alloc(100 * 1024, 'a');
       await post('tooLarge', tooLarge, sign(tooLarge, TEST_SECRET), 413);
@@ -181,19 +184,26 @@ describe('observability: JSON logs and /metrics', () => {
         untracked: events('untracked'),
         duplicate: events('duplicate'),
         quarantined: events('quarantined'),
-      }).toEqual({ applied: 1, stale: 1, untracked: 1, duplicate: 1, quarantined: 2 });
+      }).toEqual({ applied: 1, stale: 1, untracked: 1, duplicate: 1, quarantined: 1 });
+      // Rows kept: the batch's bad item, and the unreadable body as a whole (not an event).
+      expect(sample(metrics, 'webhook_quarantined_total{kind="item"}')).toBe(1);
+      expect(sample(metrics, 'webhook_quarantined_total{kind="delivery"}')).toBe(1);
+      expect(sample(metrics, 'webhook_event_conflicts_total')).toBe(0);
       expect(sample(metrics, 'webhook_repeated_event_ids_total')).toBe(1);
       expect(sample(metrics, 'webhook_dead_lettered_deliveries_total{reason="storage_failed"}')).toBe(0);
     });
 
-    it('times publisher confirms, consumer batches and the storage lag', () => {
+    it('times publisher confirms, consumer batches, our storage lag and the sender’s lag apart', () => {
       // Three deliveries reached the broker (the malformed one too: it is kept), in three batches.
       expect(sample(metrics, 'webhook_publish_confirm_seconds_count')).toBe(3);
       expect(sample(metrics, 'webhook_consumer_batch_seconds_count')).toBe(3);
-      // Three events stored, each two hours after its own timestamp: between the 1 h and 6 h buckets.
+      // Three events stored seconds after the api received them: our own lag.
       expect(sample(metrics, 'webhook_event_storage_lag_seconds_count')).toBe(3);
-      expect(sample(metrics, 'webhook_event_storage_lag_seconds_bucket{le="3600"}')).toBe(0);
-      expect(sample(metrics, 'webhook_event_storage_lag_seconds_bucket{le="21600"}')).toBe(3);
+      expect(sample(metrics, 'webhook_event_storage_lag_seconds_bucket{le="30"}')).toBe(3);
+      // Each was received two hours after its own timestamp: the sender's lag, between 1 h and 6 h.
+      expect(sample(metrics, 'webhook_event_sender_lag_seconds_count')).toBe(3);
+      expect(sample(metrics, 'webhook_event_sender_lag_seconds_bucket{le="3600"}')).toBe(0);
+      expect(sample(metrics, 'webhook_event_sender_lag_seconds_bucket{le="21600"}')).toBe(3);
     });
 
     it('exposes the Node.js default metrics', () => {

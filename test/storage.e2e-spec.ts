@@ -324,4 +324,68 @@ describe('storage of events (APP_ROLE=all)', () => {
       { revision: '2', event_id: first.eventId },
     ]);
   });
+
+  it('keeps every digit the sender wrote: payload as sent, integers beyond 2^53 exact in their columns', async () => {
+    const eventId = `evt-exact-${Date.now()}`;
+    const big = '9'.repeat(400);
+    // Hand-written JSON: JavaScript numbers could not even hold these values.
+    const body =
+      `{"eventId":"${eventId}","name":"message.sent","accountId":9007199254740993,` +
+      `"payload":{"messageId":"m-exact-${eventId}","huge":${big},"fraction":0.1000000000000000055511151231257827},` +
+      `"revision":9223372036854775807,"timestamp":"2026-11-20T09:26:14.123456Z"}`;
+    await deliver(body, 1);
+    const [row] = await waitForEvents([eventId]);
+    expect(row.account_id).toBe('9007199254740993');
+    expect(row.revision).toBe('9223372036854775807');
+    const [text] = await db.rows<{ huge: string; fraction: string; micros: string; account: string }>(
+      `SELECT payload->'payload'->>'huge' AS huge, payload->'payload'->>'fraction' AS fraction,
+              payload->>'accountId' AS account, to_char(event_timestamp AT TIME ZONE 'UTC', 'US') AS micros
+         FROM webhook_events WHERE event_id = $1`,
+      [eventId],
+    );
+    expect(text).toEqual({
+      huge: big,
+      fraction: '0.1000000000000000055511151231257827',
+      account: '9007199254740993',
+      micros: '123456',
+    });
+    expect(
+      await db.rows('SELECT revision FROM entity_revisions WHERE entity_id = $1', [`m-exact-${eventId}`]),
+    ).toEqual([{ revision: '9223372036854775807' }]);
+  });
+
+  it('reads timestamps strictly: "1", a bare date or an impossible one is no time at all, never a guess', async () => {
+    const cases = ['1', '2026-11-20', '2026-02-30T00:00:00Z', 'yesterday'].map((timestamp) =>
+      envelope({ timestamp }),
+    );
+    await deliver(JSON.stringify(cases), cases.length);
+    const rows = await waitForEvents(cases.map((item) => item.eventId as string));
+    expect(rows.map((row) => row.event_timestamp)).toEqual([null, null, null, null]);
+  });
+
+  it('stores an eventId repeated with other content once, counting the conflict', async () => {
+    const first = envelope({ name: 'message.sent' });
+    const other = { ...first, name: 'message.read', payload: { messageId: 'other' } };
+    const before = await conflictCount();
+    await deliver(JSON.stringify(first), 1);
+    await waitForEvents([first.eventId as string]);
+    await deliver(JSON.stringify(other), 1);
+    await waitFor(async () => (await conflictCount()) === before + 1, { what: 'the conflict counted' });
+    const rows = await eventRows([first.eventId as string]);
+    expect(rows).toHaveLength(1);
+    expect(rows[0].name).toBe('message.sent');
+    // The same content again (keys in another order) is a plain repeat, not a conflict.
+    const reordered = Object.fromEntries(Object.entries(first).reverse());
+    const counts = await eventCounts(app.app);
+    await deliver(JSON.stringify(reordered), 1);
+    await waitFor(async () => (await eventCounts(app.app)).duplicate === counts.duplicate + 1, {
+      what: 'repeat seen',
+    });
+    expect(await conflictCount()).toBe(before + 1);
+  });
+
+  const conflictCount = async () => {
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    return Number(/^webhook_event_conflicts_total (\d+)/m.exec(metrics)?.[1] ?? NaN);
+  };
 });

@@ -1,12 +1,15 @@
 import { DynamicModule, Global, Module, type Provider } from '@nestjs/common';
 import {
+  AdminConfig,
   AppConfig,
   BrokerConfig,
   ConsumerConfig,
   DatabaseConfig,
+  FeedConfig,
   HttpConfig,
   LifecycleConfig,
   LogConfig,
+  RetentionConfig,
   SignatureConfig,
   type ConfigSlices,
 } from './config.slices';
@@ -25,7 +28,10 @@ export class ConfigModule {
       { provide: BrokerConfig, useValue: slices.broker },
       { provide: DatabaseConfig, useValue: slices.database },
       { provide: ConsumerConfig, useValue: slices.consumer },
+      { provide: FeedConfig, useValue: slices.feed },
       { provide: SignatureConfig, useValue: slices.signature },
+      { provide: AdminConfig, useValue: slices.admin },
+      { provide: RetentionConfig, useValue: slices.retention },
       { provide: LifecycleConfig, useValue: slices.lifecycle },
       { provide: LogConfig, useValue: slices.log },
     ];

@@ -38,8 +38,26 @@ export abstract class ConsumerConfig {
   readonly maxAttempts: number;
 }
 
+export abstract class FeedConfig {
+  /** Publish every newly stored event to `<prefix>.events`. */
+  readonly enabled: boolean;
+}
+
 export abstract class SignatureConfig {
+  /** Secrets valid for every API space (WEBHOOK_SECRETS). */
   readonly secrets: readonly string[];
+  /** Secrets per API space, reloaded while running (WEBHOOK_SPACES_FILE), or null. */
+  readonly spacesFile: string | null;
+}
+
+export abstract class AdminConfig {
+  /** Bearer keys of the operations API; empty: no /admin at all. */
+  readonly apiKeys: readonly string[];
+}
+
+export abstract class RetentionConfig {
+  /** Events and quarantine rows older than this many days are removed; null keeps everything. */
+  readonly days: number | null;
 }
 
 export abstract class LifecycleConfig {
@@ -56,7 +74,10 @@ export interface ConfigSlices {
   broker: BrokerConfig;
   database: DatabaseConfig;
   consumer: ConsumerConfig;
+  feed: FeedConfig;
   signature: SignatureConfig;
+  admin: AdminConfig;
+  retention: RetentionConfig;
   lifecycle: LifecycleConfig;
   log: LogConfig;
 }
@@ -76,7 +97,10 @@ export function configSlices(env: Env, version: string): ConfigSlices {
       batchSize: env.CONSUMER_BATCH_SIZE,
       maxAttempts: env.CONSUMER_MAX_ATTEMPTS,
     },
-    signature: { secrets: env.WEBHOOK_SECRETS },
+    feed: { enabled: env.FEED_ENABLED },
+    signature: { secrets: env.WEBHOOK_SECRETS ?? [], spacesFile: env.WEBHOOK_SPACES_FILE ?? null },
+    admin: { apiKeys: env.ADMIN_API_KEYS ?? [] },
+    retention: { days: env.RETENTION_DAYS ?? null },
     lifecycle: { shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS },
     log: { level: env.LOG_LEVEL },
   };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { splitList } from './config.slices';
+import { resolveSecretFiles, type ResolvedEnv } from './secret-files';
 
 const BYTE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
 
@@ -12,6 +13,29 @@ export function parseByteSize(value: string): number | undefined {
 }
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** Comma-separated secrets, each at least `minLength` characters. */
+const secretList = (minLength: number) =>
+  z
+    .string()
+    .transform(splitList)
+    .refine((secrets) => secrets.length > 0, { message: 'must name at least one secret' })
+    .refine((secrets) => secrets.every((secret) => secret.length >= minLength), {
+      message: `every secret must be at least ${minLength} characters`,
+    });
+
+/** `true`/`false` (also `1`/`0`, `yes`/`no`), any case. */
+const flag = (fallback: boolean) =>
+  z
+    .string()
+    .default(String(fallback))
+    .transform((value, ctx) => {
+      const normalized = value.trim().toLowerCase();
+      if (['true', '1', 'yes'].includes(normalized)) return true;
+      if (['false', '0', 'no'].includes(normalized)) return false;
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be true or false' });
+      return z.NEVER;
+    });
 
 const isUrlOf = (protocols: string[]) => (value: string) =>
   URL.canParse(value) && protocols.includes(new URL(value).protocol);
@@ -35,13 +59,9 @@ const urlList = (protocols: string[]) =>
  */
 export const envSchema = z.object({
   PORT: integer(1, 65535).default(3000),
-  WEBHOOK_SECRETS: z
-    .string({ required_error: 'is required (comma-separated secrets, each at least 16 characters)' })
-    .transform(splitList)
-    .refine((secrets) => secrets.length > 0, { message: 'must name at least one secret' })
-    .refine((secrets) => secrets.every((secret) => secret.length >= 16), {
-      message: 'every secret must be at least 16 characters',
-    }),
+  // Required unless WEBHOOK_SPACES_FILE is set (validateEnv checks the pair).
+  WEBHOOK_SECRETS: secretList(16).optional(),
+  WEBHOOK_SPACES_FILE: z.string().min(1).optional(),
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/postgres'),
   AMQP_URL: urlList(['amqp:', 'amqps:']).default('amqp://guest:guest@127.0.0.1:5672'),
   APP_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
@@ -69,13 +89,26 @@ export const envSchema = z.object({
   CONSUMER_BATCH_SIZE: integer(1, 5000).default(100),
   CONSUMER_MAX_ATTEMPTS: integer(1, 100).default(5),
   SHUTDOWN_TIMEOUT_MS: integer(1000, 120000).default(20000),
+  FEED_ENABLED: flag(true),
+  ADMIN_API_KEYS: secretList(32).optional(),
+  RETENTION_DAYS: integer(2, 36500).optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
 
-/** Validates `process.env`-like input; throws one error naming every bad variable, never its value. */
+const REQUIRED_SECRETS =
+  'is required unless WEBHOOK_SPACES_FILE is set (comma-separated secrets, each at least 16 characters)';
+
+/**
+ * Validates `process.env`-like input (`<NAME>_FILE` variables read first, see secret-files.ts);
+ * throws one error naming every bad variable, never its value.
+ */
 export function validateEnv(input: Record<string, unknown>): Env {
-  return parseOrThrow(envSchema, input);
+  const schema = envSchema.superRefine((env, ctx) => {
+    if (env.WEBHOOK_SECRETS === undefined && env.WEBHOOK_SPACES_FILE === undefined)
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['WEBHOOK_SECRETS'], message: REQUIRED_SECRETS });
+  });
+  return parseOrThrow(schema, resolveSecretFiles(input));
 }
 
 /** The same rules for a tool that needs only some variables (e.g. `npm run migration:run`). */
@@ -84,12 +117,20 @@ export function validateEnvSubset<K extends keyof Env>(
   input: Record<string, unknown>,
 ): Pick<Env, K> {
   const mask = Object.fromEntries(keys.map((key) => [key, true])) as Partial<Record<keyof Env, true>>;
-  return parseOrThrow(envSchema.pick(mask), input);
+  return parseOrThrow(envSchema.pick(mask), resolveSecretFiles(input, keys));
 }
 
-function parseOrThrow<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, input: Record<string, unknown>): T {
-  const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `  - ${issue.path.join('.')}: ${issue.message}`);
-  throw new Error(`Invalid configuration:\n${problems.join('\n')}`);
+function parseOrThrow<T>(
+  schema: z.ZodType<T, z.ZodTypeDef, unknown>,
+  { values, problems: fileProblems }: ResolvedEnv,
+): T {
+  const result = schema.safeParse(values);
+  if (result.success && fileProblems.length === 0) return result.data;
+  const problems = [
+    ...fileProblems,
+    ...(result.success
+      ? []
+      : result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)),
+  ];
+  throw new Error(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
 }

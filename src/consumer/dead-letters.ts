@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { ConsumeMessage } from 'amqplib';
 import { DeliveryHeaders } from '../messaging/delivery-message';
 import { OutboundPublisher } from '../messaging/outbound.publisher';
-import { Metrics } from '../metrics/metrics.service';
+import { StorageMetrics } from './storage.metrics';
 
 /**
  * Moves a delivery that cannot be stored to the dead-letter queue, with the reason in its headers.
@@ -15,7 +15,7 @@ export class DeadLetters {
 
   constructor(
     private readonly publisher: OutboundPublisher,
-    private readonly metrics: Metrics,
+    private readonly metrics: StorageMetrics,
   ) {}
 
   async send(message: ConsumeMessage, reason: string, signal: AbortSignal): Promise<void> {

@@ -5,18 +5,23 @@ import { parseDelivery } from '../envelope/delivery.parser';
 import { EventStore, type BatchOutcome, type DeliveryToStore } from '../events/event.store';
 import { isTransientDatabaseError } from '../events/transient-error';
 import type { DeliveryMessage } from '../messaging/delivery-message';
-import { Metrics } from '../metrics/metrics.service';
+import { FeedSignal } from '../feed/feed.signal';
+import { StorageMetrics } from './storage.metrics';
 
 export type DeliveryVerdict = { stored: true } | { stored: false; reason: string };
+
+type Attempt = { ok: true } | { ok: false; reason: string };
 
 const TRANSIENT_MAX_DELAY_MS = 5000;
 
 /**
- * Stores a batch of deliveries with the retry rules of docs/architecture.md, "Failures" (no AMQP here):
- * - a transient database failure (down, restarting, overloaded) is retried with back-off for as long
- *   as it lasts: the caller holds the batch unacknowledged meanwhile, which pauses consumption;
- * - any other failure isolates the delivery at fault, retries it CONSUMER_MAX_ATTEMPTS times, and then
- *   reports it as not stored with its reason (the caller dead-letters it); the rest of the batch is stored.
+ * Stores a batch of deliveries by the failure rules of docs/architecture.md ("Failures"); no AMQP here.
+ * - A transient database failure (down, restarting, overloaded) is retried with back-off for as long
+ *   as it lasts: the caller holds the batch unacknowledged meanwhile, which pauses consumption.
+ * - Any other failure splits the batch: each delivery alone, then a delivery that still fails event
+ *   by event, so what the database refuses is quarantined with its reason and its neighbours are
+ *   stored. Only a delivery that cannot be stored even so (CONSUMER_MAX_ATTEMPTS tries) is reported
+ *   not stored, for the caller to dead-letter.
  */
 @Injectable()
 export class EventProcessor {
@@ -24,49 +29,68 @@ export class EventProcessor {
 
   constructor(
     private readonly store: EventStore,
-    private readonly metrics: Metrics,
+    private readonly metrics: StorageMetrics,
     private readonly config: ConsumerConfig,
+    private readonly feed: FeedSignal,
   ) {}
 
   /** Verdicts in the order of `messages`. Rejects only when `signal` aborts (shutdown during an outage). */
   async process(messages: readonly DeliveryMessage[], signal: AbortSignal): Promise<DeliveryVerdict[]> {
-    const stopTimer = this.metrics.consumerBatchSeconds.startTimer();
+    const stopTimer = this.metrics.batchTimer();
     const batch: DeliveryToStore[] = messages.map((message) => ({
       ...message,
       parsed: parseDelivery(message.body),
     }));
     try {
-      const whole = await this.attempt(batch, signal, batch.length === 1 ? this.config.maxAttempts : 1);
+      const whole = await this.attempt(() => this.store.storeBatch(batch), batch, signal, 1);
       if (whole.ok) return batch.map(() => ({ stored: true }));
-      if (batch.length === 1) return [{ stored: false, reason: whole.reason }];
       this.logger.warn(
         `batch of ${batch.length} failed (${whole.reason}); storing its deliveries one by one`,
       );
       const verdicts: DeliveryVerdict[] = [];
-      for (const delivery of batch) {
-        const single = await this.attempt([delivery], signal, this.config.maxAttempts);
-        verdicts.push(single.ok ? { stored: true } : { stored: false, reason: single.reason });
-      }
+      for (const delivery of batch) verdicts.push(await this.storeAlone(delivery, batch.length > 1, signal));
       return verdicts;
     } finally {
       stopTimer();
     }
   }
 
+  private async storeAlone(
+    delivery: DeliveryToStore,
+    tryWhole: boolean,
+    signal: AbortSignal,
+  ): Promise<DeliveryVerdict> {
+    if (tryWhole) {
+      const alone = await this.attempt(() => this.store.storeBatch([delivery]), [delivery], signal, 1);
+      if (alone.ok) return { stored: true };
+    }
+    const split = await this.attempt(
+      () => this.store.storeEventByEvent(delivery),
+      [delivery],
+      signal,
+      this.config.maxAttempts,
+    );
+    return split.ok ? { stored: true } : { stored: false, reason: split.reason };
+  }
+
   /**
-   * Tries to store `batch` in one transaction until it succeeds or fails `maxAttempts` times for a
-   * lasting reason; transient failures never count against `maxAttempts`.
+   * Runs `store` until it succeeds or fails `maxAttempts` times for a lasting reason; transient
+   * failures never count against `maxAttempts`.
    */
   private async attempt(
+    store: () => Promise<BatchOutcome>,
     batch: readonly DeliveryToStore[],
     signal: AbortSignal,
     maxAttempts: number,
-  ): Promise<{ ok: true } | { ok: false; reason: string }> {
+  ): Promise<Attempt> {
     let lastingFailures = 0;
     for (let transientFailures = 0; ;) {
       signal.throwIfAborted();
       try {
-        this.record(await this.store.storeBatch(batch), batch);
+        const outcome = await store();
+        this.metrics.record(outcome, batch);
+        this.log(outcome, batch);
+        if (outcome.stored.length > 0) this.feed.notify();
         return { ok: true };
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
@@ -86,18 +110,20 @@ export class EventProcessor {
     }
   }
 
-  private record(outcome: BatchOutcome, batch: readonly DeliveryToStore[]): void {
-    const { events, repeatedEvents, storageLagSeconds } = this.metrics;
-    events.inc({ outcome: 'applied' }, outcome.applied);
-    events.inc({ outcome: 'stale' }, outcome.stale);
-    events.inc({ outcome: 'untracked' }, outcome.untracked);
-    events.inc({ outcome: 'duplicate' }, outcome.duplicate);
-    events.inc({ outcome: 'quarantined' }, outcome.quarantined);
-    repeatedEvents.inc(outcome.duplicate);
-    const now = Date.now();
-    for (const time of outcome.storedEventTimes)
-      storageLagSeconds.observe(Math.max(0, (now - time.getTime()) / 1000));
-    const { storedEventTimes: _times, ...counts } = outcome;
-    this.logger.log({ msg: 'stored batch', deliveryIds: batch.map((d) => d.deliveryId), ...counts });
+  private log(outcome: BatchOutcome, batch: readonly DeliveryToStore[]): void {
+    if (outcome.conflicts.length > 0)
+      this.logger.warn({
+        msg: 'eventId repeated with different content; the first stored stays',
+        eventIds: outcome.conflicts,
+      });
+    this.logger.log({
+      msg: 'stored batch',
+      deliveryIds: batch.map((d) => d.deliveryId),
+      applied: outcome.applied,
+      stale: outcome.stale,
+      untracked: outcome.untracked,
+      duplicate: outcome.duplicate,
+      quarantined: outcome.quarantined.length,
+    });
   }
 }

@@ -1,4 +1,4 @@
-import { envelopeProblem, parseDelivery } from './delivery.parser';
+import { envelopeProblem, parseDelivery, summarizeDelivery } from './delivery.parser';
 
 const bytes = (value: unknown): Buffer => Buffer.from(JSON.stringify(value), 'utf8');
 const envelope = (eventId: string, extra: Record<string, unknown> = {}) => ({
@@ -12,10 +12,11 @@ const envelope = (eventId: string, extra: Record<string, unknown> = {}) => ({
 describe('parseDelivery', () => {
   it('reads one envelope as a single well-formed delivery', () => {
     const one = envelope('e-1', { unknownField: { kept: true } });
-    expect(parseDelivery(bytes(one))).toEqual({
+    const body = bytes(one);
+    expect(parseDelivery(body)).toEqual({
       problem: null,
       isBatch: false,
-      envelopes: [{ index: 0, envelope: one }],
+      envelopes: [{ index: 0, envelope: one, span: { start: 0, end: body.length } }],
       malformed: [],
       itemCount: 1,
     });
@@ -28,7 +29,9 @@ describe('parseDelivery', () => {
     expect(parsed.isBatch).toBe(true);
     expect(parsed.itemCount).toBe(3);
     expect(parsed.malformed).toEqual([]);
-    expect(parsed.envelopes).toEqual(batch.map((item, index) => ({ index, envelope: item })));
+    expect(parsed.envelopes).toEqual(
+      batch.map((item, index) => ({ index, envelope: item, span: expect.any(Object) })),
+    );
   });
 
   it('keeps repeated eventIds in a batch (deduplication is the store’s job)', () => {
@@ -57,15 +60,16 @@ describe('parseDelivery', () => {
       [0, 'e-0'],
       [3, 'e-3'],
     ]);
+    const span = expect.any(Object) as unknown;
     expect(parsed.malformed).toEqual([
-      { index: 1, reason: 'item is not a JSON object' },
-      { index: 2, reason: expect.stringMatching(/eventId/) },
-      { index: 4, reason: expect.stringMatching(/name/) },
-      { index: 5, reason: 'item is not a JSON object' },
-      { index: 6, reason: expect.stringMatching(/eventId/) },
-      { index: 7, reason: 'item is not a JSON object' },
-      { index: 8, reason: expect.stringMatching(/eventId/) },
-      { index: 9, reason: expect.stringMatching(/name/) },
+      { index: 1, reason: 'item is not a JSON object', span },
+      { index: 2, reason: expect.stringMatching(/eventId/), span },
+      { index: 4, reason: expect.stringMatching(/name/), span },
+      { index: 5, reason: 'item is not a JSON object', span },
+      { index: 6, reason: expect.stringMatching(/eventId/), span },
+      { index: 7, reason: 'item is not a JSON object', span },
+      { index: 8, reason: expect.stringMatching(/eventId/), span },
+      { index: 9, reason: expect.stringMatching(/name/), span },
     ]);
   });
 
@@ -108,7 +112,7 @@ describe('parseDelivery', () => {
       expect(parsed.envelopes).toEqual([]);
       expect(parsed.isBatch).toBe(false);
       expect(parsed.itemCount).toBe(0);
-      expect(parsed.malformed).toEqual([{ index: null, reason: parsed.problem }]);
+      expect(parsed.malformed).toEqual([{ index: null, reason: parsed.problem, span: null }]);
     });
 
     it.each([
@@ -124,14 +128,59 @@ describe('parseDelivery', () => {
       expect(parsed.problem).toMatch(problem);
       expect(parsed.envelopes).toEqual([]);
       expect(parsed.itemCount).toBe(1);
-      expect(parsed.malformed).toEqual([{ index: null, reason: parsed.problem }]);
+      expect(parsed.malformed).toEqual([{ index: null, reason: parsed.problem, span: null }]);
     });
   });
 
   it('never throws, whatever the bytes', () => {
     for (const body of [Buffer.from([0xff, 0xfe, 0x00]), Buffer.from('\u0000'), Buffer.from('[1,')]) {
       expect(() => parseDelivery(body)).not.toThrow();
-      expect(parseDelivery(body).problem).toMatch(/not valid JSON/);
+      expect(parseDelivery(body).problem).toMatch(/not valid (JSON|UTF-8)/);
+    }
+  });
+
+  it('refuses bytes that are not UTF-8 instead of decoding them with replacement characters', () => {
+    // Two bodies that differ only in invalid bytes would decode to the same eventId.
+    for (const bad of [[0xff], [0xc3, 0x28], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80]]) {
+      const body = Buffer.concat([
+        Buffer.from('{"eventId":"e-'),
+        Buffer.from(bad),
+        Buffer.from('","name":"message.sent"}'),
+      ]);
+      expect(parseDelivery(body).problem).toBe('body is not valid UTF-8');
+      expect(summarizeDelivery(body).problem).toBe('body is not valid UTF-8');
+    }
+  });
+
+  it('finds each item’s exact bytes in a batch, whatever the whitespace, strings and nesting', () => {
+    const items = [
+      '{"eventId":"a","name":"message.sent","payload":{"text":"a, [b] {c} \\\\\\" ]"}}',
+      '  42 ',
+      '{ "eventId" : "b", "name":"x", "payload":[1,[2,{"3":[]}]] }',
+      '"str,ing"',
+      '[1, 2]',
+      'null',
+    ];
+    const body = Buffer.from(`\n[ ${items.join(' ,\n')} ]\n`);
+    const parsed = parseDelivery(body);
+    const all = [...parsed.envelopes, ...parsed.malformed].sort((x, y) => (x.index ?? 0) - (y.index ?? 0));
+    expect(all.map((item) => body.toString('utf8', item.span!.start, item.span!.end))).toEqual(
+      items.map((item) => item.trim()),
+    );
+  });
+});
+
+describe('summarizeDelivery', () => {
+  it('counts like parseDelivery without keeping envelopes', () => {
+    for (const value of [[envelope('a'), 'x', envelope('b')], envelope('c'), [], { name: 'n' }, 42]) {
+      const body = bytes(value);
+      const parsed = parseDelivery(body);
+      expect(summarizeDelivery(body)).toEqual({
+        problem: parsed.problem,
+        itemCount: parsed.itemCount,
+        wellFormed: parsed.envelopes.length,
+        malformed: parsed.malformed.length,
+      });
     }
   });
 });

@@ -1,8 +1,7 @@
 import {
-  accountIdOf,
+  bigintOf,
   entityIdOf,
   entityTypeOf,
-  revisionOf,
   textOf,
   timestampOf,
   trackedEntityOf,
@@ -63,43 +62,80 @@ describe('entityTypeOf', () => {
   });
 });
 
-describe('revisionOf', () => {
+describe('bigintOf (revision, accountId)', () => {
+  const noText = () => null;
+
   it.each([0, 1, 3, 2 ** 40, Number.MAX_SAFE_INTEGER, -1])('accepts the integer %p', (revision) => {
-    expect(revisionOf(envelope({ revision }))).toBe(revision);
+    expect(bigintOf(revision, noText)).toBe(BigInt(revision));
   });
 
   it.each([1.5, '3', null, undefined, Number.NaN, Infinity, 2 ** 64, true, {}])('rejects %p', (revision) => {
-    expect(revisionOf(envelope({ revision }))).toBeNull();
+    expect(bigintOf(revision, () => JSON.stringify(revision) ?? null)).toBeNull();
   });
-});
 
-describe('accountIdOf', () => {
+  it('reads an integer beyond 2^53 from its exact text, every digit kept', () => {
+    // What JSON.parse makes of 9007199254740993: the nearest double, 9007199254740992.
+    expect(bigintOf(Number('9007199254740993'), () => '9007199254740993')).toBe(9007199254740993n);
+    expect(bigintOf(2 ** 63 - 1, () => '9223372036854775807')).toBe(9223372036854775807n);
+  });
+
+  it('rejects what does not fit bigint, and non-integers written with an exponent', () => {
+    expect(bigintOf(2 ** 63, () => '9223372036854775808')).toBeNull();
+    expect(bigintOf(Number('1e400'), () => '1e400')).toBeNull();
+    expect(bigintOf(1e20, () => '1e20')).toBeNull();
+  });
+
   it('reads an integer account id, nothing else', () => {
-    expect(accountIdOf(envelope({ accountId: 40213 }))).toBe(40213);
-    expect(accountIdOf(envelope({ accountId: '40213' }))).toBeNull();
-    expect(accountIdOf(envelope({}))).toBeNull();
+    expect(bigintOf(40213, noText)).toBe(40213n);
+    expect(bigintOf('40213', () => '"40213"')).toBeNull();
+    expect(bigintOf(undefined, noText)).toBeNull();
   });
 });
 
 describe('timestampOf', () => {
   it('parses an ISO 8601 UTC timestamp exactly', () => {
-    expect(timestampOf(envelope({ timestamp: '2026-11-20T09:26:14.801Z' }))?.toISOString()).toBe(
-      '2026-11-20T09:26:14.801Z',
-    );
+    expect(timestampOf('2026-11-20T09:26:14.801Z')?.time.toISOString()).toBe('2026-11-20T09:26:14.801Z');
   });
 
   it('honours an offset', () => {
-    expect(timestampOf(envelope({ timestamp: '2026-11-20T10:26:14+01:00' }))?.toISOString()).toBe(
-      '2026-11-20T09:26:14.000Z',
-    );
+    expect(timestampOf('2026-11-20T10:26:14+01:00')?.time.toISOString()).toBe('2026-11-20T09:26:14.000Z');
+    expect(timestampOf('2026-11-20T10:26:14+0100')?.text).toBe('2026-11-20T10:26:14+01:00');
   });
 
-  it.each([['not a date'], [''], [1763630774801], [null], [undefined], [{}]])(
-    'is null for %p',
-    (timestamp) => {
-      expect(timestampOf(envelope({ timestamp }))).toBeNull();
-    },
-  );
+  it('keeps microseconds for PostgreSQL and reads a missing zone as UTC', () => {
+    expect(timestampOf('2026-11-20T09:26:14.123456789Z')?.text).toBe('2026-11-20T09:26:14.123456Z');
+    expect(timestampOf('2026-11-20T09:26')?.time.toISOString()).toBe('2026-11-20T09:26:00.000Z');
+  });
+
+  it.each([
+    ['not a date'],
+    [''],
+    [1763630774801],
+    [null],
+    [undefined],
+    [{}],
+    ['1'],
+    ['2026'],
+    ['2026-11-20'],
+    ['0000-01-01T00:00:00Z'],
+    ['99999-01-01T00:00:00Z'],
+    ['2026-02-30T00:00:00Z'],
+    ['2025-02-29T00:00:00Z'],
+    ['2026-13-01T00:00:00Z'],
+    ['2026-11-20T24:00:00Z'],
+    ['2026-11-20T09:60:00Z'],
+    ['2026-11-20T09:26:14+15:00'],
+    ['Fri, 20 Nov 2026 09:26:14 GMT'],
+    [' 2026-11-20T09:26:14Z'],
+  ])('is null for %p (strict ISO 8601, never a guess)', (timestamp) => {
+    expect(timestampOf(timestamp)).toBeNull();
+  });
+
+  it('accepts 29 February of a leap year and the years 0001 and 9999', () => {
+    expect(timestampOf('2024-02-29T00:00:00Z')).not.toBeNull();
+    expect(timestampOf('0001-01-01T00:00:00Z')?.time.toISOString()).toBe('0001-01-01T00:00:00.000Z');
+    expect(timestampOf('9999-12-31T23:59:59.999Z')).not.toBeNull();
+  });
 });
 
 describe('textOf', () => {
@@ -115,19 +151,30 @@ describe('trackedEntityOf', () => {
   it('keys an event by api space, entity type and entity id, with its revision', () => {
     expect(
       trackedEntityOf(
-        envelope({ name: 'message.read', apiSpaceId: 'space-1', payload: { messageId: 'm-1' }, revision: 3 }),
+        envelope({ name: 'message.read', apiSpaceId: 'space-1', payload: { messageId: 'm-1' } }),
+        3n,
       ),
-    ).toEqual({ key: { apiSpaceId: 'space-1', entityType: 'message', entityId: 'm-1' }, revision: 3 });
+    ).toEqual({ key: { apiSpaceId: 'space-1', entityType: 'message', entityId: 'm-1' }, revision: 3n });
   });
 
   it('uses the empty string for a missing api space', () => {
-    expect(trackedEntityOf(envelope({ payload: { id: 'p' }, revision: 1 }))?.key.apiSpaceId).toBe('');
+    expect(trackedEntityOf(envelope({ payload: { id: 'p' } }), 1n)?.key.apiSpaceId).toBe('');
   });
 
   it('is null without an entity id or an integer revision (untracked)', () => {
-    expect(trackedEntityOf(envelope({ payload: {}, revision: 1 }))).toBeNull();
-    expect(trackedEntityOf(envelope({ payload: { messageId: 'm-1' } }))).toBeNull();
-    expect(trackedEntityOf(envelope({ payload: { messageId: 'm-1' }, revision: 1.5 }))).toBeNull();
-    expect(trackedEntityOf(envelope({ payload: { messageId: 'm-1' }, revision: '2' }))).toBeNull();
+    expect(trackedEntityOf(envelope({ payload: {} }), 1n)).toBeNull();
+    expect(trackedEntityOf(envelope({ payload: { messageId: 'm-1' } }), null)).toBeNull();
+    expect(
+      trackedEntityOf(
+        envelope({ payload: { messageId: 'm-1' } }),
+        bigintOf(1.5, () => '1.5'),
+      ),
+    ).toBeNull();
+    expect(
+      trackedEntityOf(
+        envelope({ payload: { messageId: 'm-1' } }),
+        bigintOf('2', () => '"2"'),
+      ),
+    ).toBeNull();
   });
 });

@@ -27,7 +27,7 @@ export function entityTypeOf(name: string): string {
 }
 
 /**
- * DESIGN §1's one entity-id rule: `payload.messageId`, else `payload.id`, else none.
+ * The one entity-id rule: `payload.messageId`, else `payload.id`, else none.
  * Numbers are accepted and read as text (ids are text columns).
  */
 export function entityIdOf(envelope: Envelope): string | null {
@@ -43,37 +43,82 @@ function asId(value: unknown): string | null {
   return null;
 }
 
-/** A revision orders events only when it is an integer that fits PostgreSQL's bigint. */
-export function revisionOf(envelope: Envelope): number | null {
-  return asBigint(envelope.revision);
-}
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const INTEGER_TEXT = /^-?(0|[1-9]\d*)$/;
 
-export function accountIdOf(envelope: Envelope): number | null {
-  return asBigint(envelope.accountId);
-}
-
-function asBigint(value: unknown): number | null {
-  return typeof value === 'number' && Number.isSafeInteger(value) ? value : null;
+/**
+ * An integer that fits PostgreSQL's bigint, exactly: `value` is what JSON.parse made of the
+ * member, `text` its exact JSON text (needed beyond 2^53, where JavaScript numbers lose digits).
+ */
+export function bigintOf(value: unknown, text: () => string | null): bigint | null {
+  if (typeof value !== 'number') return null;
+  if (Number.isSafeInteger(value)) return BigInt(value);
+  const raw = text();
+  if (raw === null || !INTEGER_TEXT.test(raw)) return null;
+  const exact = BigInt(raw);
+  return exact >= INT64_MIN && exact <= INT64_MAX ? exact : null;
 }
 
 export function textOf(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
 }
 
-/** ISO 8601 (or any date string JavaScript reads) → Date; anything else → null. */
-export function timestampOf(envelope: Envelope): Date | null {
-  if (typeof envelope.timestamp !== 'string') return null;
-  const time = Date.parse(envelope.timestamp);
-  return Number.isNaN(time) ? null : new Date(time);
+/** ISO 8601 date-time: date, `T`, time with optional fraction, optional `Z` or offset. */
+const ISO_8601 =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/;
+
+export interface Timestamp {
+  /** The instant, to the millisecond. */
+  time: Date;
+  /** The same instant as ISO text with every digit of the fraction that was sent (PostgreSQL keeps microseconds). */
+  text: string;
+}
+
+/**
+ * Reads an ISO 8601 timestamp strictly: anything else (a bare number, a date without time, an
+ * impossible date, a year outside 0001–9999) is null, never a guess. Without a zone it is UTC.
+ */
+export function timestampOf(value: unknown): Timestamp | null {
+  if (typeof value !== 'string') return null;
+  const match = ISO_8601.exec(value);
+  if (!match) return null;
+  const [, y, mo, d, h, mi, s = '00', fraction = '', zone = 'Z'] = match;
+  const [year, month, day, hour, minute, second] = [y, mo, d, h, mi, s].map(Number);
+  const daysInMonth =
+    new Date(Date.UTC(2000, month, 0)).getUTCDate() - (month === 2 && !isLeap(year) ? 1 : 0);
+  if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysInMonth) return null;
+  if (hour > 23 || minute > 59 || second > 59) return null;
+  const offset = zone === 'Z' ? 'Z' : normalizeOffset(zone);
+  if (offset === null) return null;
+  const text = `${y}-${mo}-${d}T${h}:${mi}:${s}${fraction ? `.${fraction.slice(0, 6)}` : ''}${offset}`;
+  const time = new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}.${(fraction + '000').slice(0, 3)}${offset}`);
+  return Number.isNaN(time.getTime()) ? null : { time, text };
+}
+
+function isLeap(year: number): boolean {
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+}
+
+/** `+01`, `+0100`, `+01:00` → `+01:00`; hours up to 14, minutes up to 59. */
+function normalizeOffset(zone: string): string | null {
+  const digits = zone.slice(1).replace(':', '');
+  const hours = Number(digits.slice(0, 2));
+  const minutes = digits.length > 2 ? Number(digits.slice(2, 4)) : 0;
+  if (hours > 14 || minutes > 59) return null;
+  return `${zone[0]}${digits.slice(0, 2)}:${String(minutes).padStart(2, '0')}`;
 }
 
 /** The entity an event moves forward, or null when it cannot be ordered (`untracked`). */
-export function trackedEntityOf(envelope: Envelope): { key: EntityKey; revision: number } | null {
+export function trackedEntityOf(
+  envelope: Envelope,
+  revision: bigint | null,
+): { key: EntityKey; revision: bigint } | null {
   const entityId = entityIdOf(envelope);
-  const revision = revisionOf(envelope);
   if (entityId === null || revision === null) return null;
-  return {
-    key: { apiSpaceId: textOf(envelope.apiSpaceId) ?? '', entityType: entityTypeOf(envelope.name), entityId },
-    revision,
-  };
+  return { key: entityKeyOf(envelope, entityId), revision };
+}
+
+export function entityKeyOf(envelope: Envelope, entityId: string): EntityKey {
+  return { apiSpaceId: textOf(envelope.apiSpaceId) ?? '', entityType: entityTypeOf(envelope.name), entityId };
 }

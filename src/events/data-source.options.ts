@@ -1,8 +1,10 @@
 import type { DataSourceOptions } from 'typeorm';
 import { EntityRevision } from './entities/entity-revision.entity';
+import { FeedOutboxEntry } from './entities/feed-outbox.entity';
 import { QuarantinedDelivery } from './entities/quarantined-delivery.entity';
 import { WebhookEvent } from './entities/webhook-event.entity';
 import { InitialSchema1764403200000 } from './migrations/1764403200000-InitialSchema';
+import { FeedOutboxAndOperations1764921600000 } from './migrations/1764921600000-FeedOutboxAndOperations';
 
 export const MIGRATIONS_TABLE = 'schema_migrations';
 
@@ -11,8 +13,8 @@ export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
   return {
     type: 'postgres',
     url: databaseUrl,
-    entities: [WebhookEvent, EntityRevision, QuarantinedDelivery],
-    migrations: [InitialSchema1764403200000],
+    entities: [WebhookEvent, EntityRevision, QuarantinedDelivery, FeedOutboxEntry],
+    migrations: [InitialSchema1764403200000, FeedOutboxAndOperations1764921600000],
     migrationsTableName: MIGRATIONS_TABLE,
     migrationsTransactionMode: 'each',
     synchronize: false,

@@ -1,26 +1,21 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import type { ParsedDelivery } from '../envelope/delivery.parser';
-import {
-  accountIdOf,
-  entityIdOf,
-  entityTypeOf,
-  revisionOf,
-  textOf,
-  timestampOf,
-  trackedEntityOf,
-  type EntityKey,
-} from '../envelope/envelope';
+import { FeedConfig } from '../config/config.slices';
+import type { ParsedEnvelope } from '../envelope/delivery.parser';
 import { DatabaseService } from './database.service';
-import { decideOutcomes, entityKeyText, type OrderedEvent } from './revision.rules';
+import { itemQuarantine, rowsOf, type DeliveryToStore, type EventRow, type QuarantineRow } from './event-row';
+import {
+  findConflicts,
+  insertEvents,
+  insertOutbox,
+  insertQuarantine,
+  lockAndReadRevisions,
+  upsertRevisions,
+} from './event.statements';
+import { RevisionGuard, decideOutcomes } from './revision.rules';
+import { isTransientDatabaseError } from './transient-error';
 
-/** One delivery as the consumer hands it over: what the api knew of it, the exact bytes, their parse. */
-export interface DeliveryToStore {
-  deliveryId: string;
-  receivedAt: Date;
-  body: Buffer;
-  parsed: ParsedDelivery;
-}
+export type { DeliveryToStore } from './event-row';
 
 export interface BatchOutcome {
   applied: number;
@@ -28,210 +23,139 @@ export interface BatchOutcome {
   untracked: number;
   /** Events whose eventId was already stored, or repeated within the batch. */
   duplicate: number;
-  /** Quarantine rows written (whole deliveries and batch items). */
-  quarantined: number;
-  /** Event timestamps of the newly stored events, for the storage-lag metric. */
-  storedEventTimes: Date[];
-}
-
-interface EventRow extends OrderedEvent {
-  name: string;
-  accountId: number | null;
-  apiSpaceId: string | null;
-  entityType: string;
-  entityId: string | null;
-  /** Kept even when the event names no entity (then it orders nothing). */
-  revision: number | null;
-  etag: string | null;
-  eventTimestamp: Date | null;
-  payload: string;
-  receivedAt: Date;
-  deliveryId: string;
+  /** Repeats whose content differs from what was stored first (the first stays). */
+  conflicts: string[];
+  /** Quarantine rows written, by kind: whole deliveries (itemIndex null) and items. */
+  quarantined: QuarantineRow[];
+  /** The newly stored events, in storage order. */
+  stored: EventRow[];
 }
 
 /**
  * Stores deliveries in PostgreSQL: every distinct eventId once, the revision guard on
- * entity_revisions, malformed parts in quarantined_deliveries; all of a batch in one transaction.
- * Concurrent workers are serialised per entity by transaction-scoped advisory locks, so outcomes are
- * exact and entity_revisions never moves backwards.
+ * entity_revisions, what cannot be stored in quarantined_deliveries, and what the feed must publish
+ * in feed_outbox, all of a batch in one transaction.
  */
 @Injectable()
 export class EventStore {
-  constructor(private readonly database: DatabaseService) {}
+  private readonly logger = new Logger('EventStore');
 
-  async storeBatch(deliveries: readonly DeliveryToStore[]): Promise<BatchOutcome> {
-    const { rows, repeatedInBatch } = toEventRows(deliveries);
+  constructor(
+    private readonly database: DatabaseService,
+    private readonly feed: FeedConfig,
+  ) {}
+
+  /** One transaction for the whole batch; any failure rolls all of it back (the caller decides what next). */
+  storeBatch(deliveries: readonly DeliveryToStore[]): Promise<BatchOutcome> {
+    const { events, quarantine, repeats } = planOf(deliveries);
     return this.database.dataSource.transaction(async (manager) => {
-      const outcome: BatchOutcome = {
-        applied: 0,
-        stale: 0,
-        untracked: 0,
-        duplicate: repeatedInBatch,
-        quarantined: await insertQuarantine(manager, deliveries),
-        storedEventTimes: [],
-      };
-      if (rows.length === 0) return outcome;
-
-      const stored = await lockAndReadRevisions(manager, rows);
-      const { outcomes, winners } = decideOutcomes(rows, stored);
-      const inserted = await insertEvents(manager, rows, outcomes);
+      const outcome = emptyOutcome(repeats);
+      outcome.quarantined = await insertQuarantine(manager, quarantine);
+      if (events.length === 0) return outcome;
+      const { outcomes, winners } = decideOutcomes(events, await lockAndReadRevisions(manager, events));
+      const inserted = await insertEvents(manager, events, outcomes);
       await upsertRevisions(manager, [...winners.values()] as EventRow[]);
-
-      for (const row of rows) {
-        if (!inserted.has(row.eventId)) {
-          outcome.duplicate++;
-          continue;
-        }
-        outcome[outcomes.get(row.eventId)!]++;
-        if (row.eventTimestamp) outcome.storedEventTimes.push(row.eventTimestamp);
+      for (const row of events) {
+        if (inserted.has(row.eventId)) {
+          outcome[outcomes.get(row.eventId)!]++;
+          outcome.stored.push(row);
+        } else outcome.duplicate++;
       }
+      outcome.conflicts.push(
+        ...(await findConflicts(
+          manager,
+          events.filter((row) => !inserted.has(row.eventId)),
+        )),
+      );
+      await this.recordForFeed(manager, outcome.stored);
       return outcome;
     });
   }
+
+  /**
+   * The same for one delivery whose batch failed for a lasting reason, event by event under
+   * savepoints: what the database refuses is kept in quarantine with its reason, the rest is stored.
+   * Rejects only when even that fails (the caller dead-letters the delivery) or on a transient error.
+   */
+  storeEventByEvent(delivery: DeliveryToStore): Promise<BatchOutcome> {
+    const { events, quarantine, repeats } = planOf([delivery]);
+    const itemOf = new Map<string, ParsedEnvelope>();
+    for (const item of delivery.parsed.envelopes)
+      if (!itemOf.has(item.envelope.eventId)) itemOf.set(item.envelope.eventId, item);
+    return this.database.dataSource.transaction(async (manager) => {
+      const outcome = emptyOutcome(repeats);
+      const guard = new RevisionGuard(await lockAndReadRevisions(manager, events));
+      for (const row of events) {
+        const result = guard.outcomeOf(row);
+        await manager.query('SAVEPOINT event');
+        try {
+          const inserted = await insertEvents(manager, [row], new Map([[row.eventId, result]]));
+          if (inserted.size > 0 && result === 'applied') await upsertRevisions(manager, [row]);
+          await manager.query('RELEASE SAVEPOINT event');
+          if (inserted.size === 0) {
+            outcome.duplicate++;
+            outcome.conflicts.push(...(await findConflicts(manager, [row])));
+            continue;
+          }
+          guard.accept(row, result);
+          outcome[result]++;
+          outcome.stored.push(row);
+        } catch (err) {
+          if (isTransientDatabaseError(err)) throw err;
+          await manager.query('ROLLBACK TO SAVEPOINT event');
+          const reason = `storage failed: ${(err as Error).message}`;
+          this.logger.warn({
+            msg: 'event kept in quarantine',
+            deliveryId: delivery.deliveryId,
+            eventIndex: row.itemIndex,
+            reason,
+          });
+          quarantine.push({ ...itemQuarantine(delivery, itemOf.get(row.eventId)!, row.itemIndex), reason });
+        }
+      }
+      outcome.quarantined = await insertQuarantine(manager, quarantine);
+      await this.recordForFeed(manager, outcome.stored);
+      return outcome;
+    });
+  }
+
+  private async recordForFeed(manager: EntityManager, stored: readonly EventRow[]): Promise<void> {
+    if (this.feed.enabled)
+      await insertOutbox(
+        manager,
+        stored.map((row) => row.eventId),
+      );
+  }
 }
 
-function toEventRows(deliveries: readonly DeliveryToStore[]): { rows: EventRow[]; repeatedInBatch: number } {
-  const rows = new Map<string, EventRow>();
-  let repeatedInBatch = 0;
+/** The batch's rows in arrival order, the first of each eventId only (a repeat inside the batch is counted). */
+function planOf(deliveries: readonly DeliveryToStore[]) {
+  const events = new Map<string, EventRow>();
+  const quarantine: QuarantineRow[] = [];
+  const repeats = { count: 0, conflicts: [] as string[] };
   for (const delivery of deliveries) {
-    for (const { envelope } of delivery.parsed.envelopes) {
-      if (rows.has(envelope.eventId)) {
-        repeatedInBatch++;
-        continue;
+    const rows = rowsOf(delivery);
+    quarantine.push(...rows.quarantine);
+    for (const row of rows.events) {
+      const first = events.get(row.eventId);
+      if (!first) events.set(row.eventId, row);
+      else {
+        repeats.count++;
+        if (first.payload !== row.payload) repeats.conflicts.push(row.eventId);
       }
-      rows.set(envelope.eventId, {
-        eventId: envelope.eventId,
-        tracked: trackedEntityOf(envelope),
-        name: envelope.name,
-        accountId: accountIdOf(envelope),
-        apiSpaceId: textOf(envelope.apiSpaceId),
-        entityType: entityTypeOf(envelope.name),
-        entityId: entityIdOf(envelope),
-        revision: revisionOf(envelope),
-        etag: textOf(envelope.etag),
-        eventTimestamp: timestampOf(envelope),
-        payload: JSON.stringify(envelope),
-        receivedAt: delivery.receivedAt,
-        deliveryId: delivery.deliveryId,
-      });
     }
   }
-  return { rows: [...rows.values()], repeatedInBatch };
+  return { events: [...events.values()], quarantine, repeats };
 }
 
-/**
- * One statement per delivery with malformed parts: its bytes travel once, however many of its items
- * are bad (each row still holds the whole delivery, as DESIGN §4 requires; TOAST compresses them).
- */
-async function insertQuarantine(
-  manager: EntityManager,
-  deliveries: readonly DeliveryToStore[],
-): Promise<number> {
-  let written = 0;
-  for (const delivery of deliveries) {
-    const { malformed } = delivery.parsed;
-    if (malformed.length === 0) continue;
-    const rows: unknown[] = await manager.query(
-      `INSERT INTO quarantined_deliveries (received_at, reason, body, item_index, delivery_id)
-       SELECT $1::timestamptz, item.reason, $2::bytea, item.item_index, $3
-         FROM unnest($4::text[], $5::int[]) AS item(reason, item_index)
-       ON CONFLICT (delivery_id, coalesce(item_index, -1)) DO NOTHING
-       RETURNING id`,
-      [
-        delivery.receivedAt.toISOString(),
-        delivery.body,
-        delivery.deliveryId,
-        malformed.map((item) => item.reason),
-        malformed.map((item) => item.index),
-      ],
-    );
-    written += rows.length;
-  }
-  return written;
-}
-
-/** Locks every tracked entity of the batch (in a fixed order: no deadlocks) and reads its revision. */
-async function lockAndReadRevisions(
-  manager: EntityManager,
-  rows: readonly EventRow[],
-): Promise<Map<string, number>> {
-  const keys = new Map<string, EntityKey>();
-  for (const row of rows) if (row.tracked) keys.set(entityKeyText(row.tracked.key), row.tracked.key);
-  const stored = new Map<string, number>();
-  if (keys.size === 0) return stored;
-
-  await manager.query(
-    `SELECT pg_advisory_xact_lock(k)
-       FROM (SELECT DISTINCT hashtextextended(t, 0) AS k FROM unnest($1::text[]) AS t ORDER BY 1) AS locks`,
-    [[...keys.keys()]],
-  );
-  const list = [...keys.values()];
-  const current: { api_space_id: string; entity_type: string; entity_id: string; revision: string }[] =
-    await manager.query(
-      `SELECT r.api_space_id, r.entity_type, r.entity_id, r.revision
-         FROM entity_revisions r
-         JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(api_space_id, entity_type, entity_id)
-           USING (api_space_id, entity_type, entity_id)`,
-      [list.map((k) => k.apiSpaceId), list.map((k) => k.entityType), list.map((k) => k.entityId)],
-    );
-  for (const row of current) {
-    const key = { apiSpaceId: row.api_space_id, entityType: row.entity_type, entityId: row.entity_id };
-    stored.set(entityKeyText(key), Number(row.revision));
-  }
-  return stored;
-}
-
-async function insertEvents(
-  manager: EntityManager,
-  rows: readonly EventRow[],
-  outcomes: ReadonlyMap<string, string>,
-): Promise<Set<string>> {
-  // A fixed insertion order: two transactions inserting the same new ids cannot deadlock on them.
-  const sorted = [...rows].sort((a, b) => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
-  const column = <T>(pick: (row: EventRow) => T) => sorted.map(pick);
-  const inserted: { event_id: string }[] = await manager.query(
-    `INSERT INTO webhook_events (event_id, name, account_id, api_space_id, entity_type, entity_id, revision, etag,
-                                 event_timestamp, outcome, payload, received_at, delivery_id)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::bigint[],
-                          $8::text[], $9::timestamptz[], $10::text[], $11::jsonb[], $12::timestamptz[], $13::text[])
-     ON CONFLICT (event_id) DO NOTHING
-     RETURNING event_id`,
-    [
-      column((r) => r.eventId),
-      column((r) => r.name),
-      column((r) => r.accountId),
-      column((r) => r.apiSpaceId),
-      column((r) => r.entityType),
-      column((r) => r.entityId),
-      column((r) => r.revision),
-      column((r) => r.etag),
-      column((r) => r.eventTimestamp?.toISOString() ?? null),
-      column((r) => outcomes.get(r.eventId)),
-      column((r) => r.payload),
-      column((r) => r.receivedAt.toISOString()),
-      column((r) => r.deliveryId),
-    ],
-  );
-  return new Set(inserted.map((row) => row.event_id));
-}
-
-async function upsertRevisions(manager: EntityManager, winners: readonly EventRow[]): Promise<void> {
-  if (winners.length === 0) return;
-  await manager.query(
-    `INSERT INTO entity_revisions (api_space_id, entity_type, entity_id, revision, event_id, event_name, event_timestamp)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::timestamptz[])
-     ON CONFLICT (api_space_id, entity_type, entity_id) DO UPDATE
-        SET revision = EXCLUDED.revision, event_id = EXCLUDED.event_id, event_name = EXCLUDED.event_name,
-            event_timestamp = EXCLUDED.event_timestamp, updated_at = now()
-      WHERE entity_revisions.revision < EXCLUDED.revision`,
-    [
-      winners.map((w) => w.tracked!.key.apiSpaceId),
-      winners.map((w) => w.tracked!.key.entityType),
-      winners.map((w) => w.tracked!.key.entityId),
-      winners.map((w) => w.tracked!.revision),
-      winners.map((w) => w.eventId),
-      winners.map((w) => w.name),
-      winners.map((w) => w.eventTimestamp?.toISOString() ?? null),
-    ],
-  );
+function emptyOutcome(repeats: { count: number; conflicts: string[] }): BatchOutcome {
+  return {
+    applied: 0,
+    stale: 0,
+    untracked: 0,
+    duplicate: repeats.count,
+    conflicts: [...repeats.conflicts],
+    quarantined: [],
+    stored: [],
+  };
 }

@@ -1,5 +1,5 @@
 import type { EntityKey } from '../envelope/envelope';
-import { decideOutcomes, entityKeyText, type OrderedEvent } from './revision.rules';
+import { RevisionGuard, decideOutcomes, entityKeyText, type OrderedEvent } from './revision.rules';
 
 const message = (entityId: string, apiSpaceId = 'space-1'): EntityKey => ({
   apiSpaceId,
@@ -7,9 +7,9 @@ const message = (entityId: string, apiSpaceId = 'space-1'): EntityKey => ({
   entityId,
 });
 
-const tracked = (eventId: string, key: EntityKey, revision: number): OrderedEvent => ({
+const tracked = (eventId: string, key: EntityKey, revision: number | bigint): OrderedEvent => ({
   eventId,
-  tracked: { key, revision },
+  tracked: { key, revision: BigInt(revision) },
 });
 
 const untracked = (eventId: string): OrderedEvent => ({ eventId, tracked: null });
@@ -60,7 +60,7 @@ describe('decideOutcomes', () => {
   });
 
   it('respects stored revisions: not higher is stale, strictly higher is applied', () => {
-    const stored = new Map([[entityKeyText(message('m1')), 5]]);
+    const stored = new Map([[entityKeyText(message('m1')), 5n]]);
     const { outcomes, winners } = decideOutcomes(
       [
         tracked('lower', message('m1'), 4),
@@ -74,7 +74,7 @@ describe('decideOutcomes', () => {
   });
 
   it('makes no winner for an entity whose batch events are all at or below the stored revision', () => {
-    const stored = new Map([[entityKeyText(message('m1')), 3]]);
+    const stored = new Map([[entityKeyText(message('m1')), 3n]]);
     const { outcomes, winners } = decideOutcomes(
       [tracked('a', message('m1'), 3), tracked('b', message('m1'), 1)],
       stored,
@@ -84,15 +84,15 @@ describe('decideOutcomes', () => {
   });
 
   it('does not change the stored revisions it is given', () => {
-    const stored = new Map([[entityKeyText(message('m1')), 1]]);
+    const stored = new Map([[entityKeyText(message('m1')), 1n]]);
     decideOutcomes([tracked('a', message('m1'), 9)], stored);
-    expect([...stored.entries()]).toEqual([[entityKeyText(message('m1')), 1]]);
+    expect([...stored.entries()]).toEqual([[entityKeyText(message('m1')), 1n]]);
   });
 
   it('orders each entity on its own: api space, entity type and entity id all make the key', () => {
     const otherSpace = message('m1', 'space-2');
     const profile: EntityKey = { apiSpaceId: 'space-1', entityType: 'profile', entityId: 'm1' };
-    const stored = new Map([[entityKeyText(message('m1')), 7]]);
+    const stored = new Map([[entityKeyText(message('m1')), 7n]]);
     const { outcomes, winners } = decideOutcomes(
       [
         tracked('same', message('m1'), 2),
@@ -133,5 +133,35 @@ describe('decideOutcomes', () => {
       new Map(),
     );
     expect(Object.fromEntries(outcomes)).toEqual({ zero: 'applied', 'zero-again': 'stale', one: 'applied' });
+  });
+});
+
+describe(RevisionGuard.name, () => {
+  it('orders revisions beyond 2^53 exactly', () => {
+    const key = message('m-big');
+    const stored = new Map([[entityKeyText(key), 9007199254740992n]]);
+    const guard = new RevisionGuard(stored);
+    expect(guard.outcomeOf(tracked('a', key, 9007199254740993n))).toBe('applied');
+    expect(guard.outcomeOf(tracked('b', key, 9007199254740992n))).toBe('stale');
+  });
+
+  it('counts only accepted events: one the store failed to keep does not raise the entity', () => {
+    const key = message('m1');
+    const guard = new RevisionGuard(new Map());
+    const failed = tracked('failed', key, 5);
+    expect(guard.outcomeOf(failed)).toBe('applied');
+    // not accepted: storing it failed
+    const next = tracked('next', key, 3);
+    expect(guard.outcomeOf(next)).toBe('applied');
+    guard.accept(next, 'applied');
+    expect(guard.outcomeOf(tracked('later', key, 2))).toBe('stale');
+    expect([...guard.winners().values()].map((e) => e.eventId)).toEqual(['next']);
+  });
+
+  it('makes nothing the latest state from a stale or untracked acceptance', () => {
+    const guard = new RevisionGuard(new Map([[entityKeyText(message('m1')), 4n]]));
+    guard.accept(tracked('s', message('m1'), 2), 'stale');
+    guard.accept(untracked('u'), 'untracked');
+    expect(guard.winners().size).toBe(0);
   });
 });

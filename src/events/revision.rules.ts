@@ -3,7 +3,7 @@ import type { EventOutcome } from './entities/webhook-event.entity';
 
 export interface OrderedEvent {
   eventId: string;
-  tracked: { key: EntityKey; revision: number } | null;
+  tracked: { key: EntityKey; revision: bigint } | null;
 }
 
 export function entityKeyText(key: EntityKey): string {
@@ -11,32 +11,50 @@ export function entityKeyText(key: EntityKey): string {
 }
 
 /**
- * The revision guard, applied to events in arrival order as if one by one: an event is `applied`
- * when its revision is strictly higher than every revision stored or seen before it for its entity,
- * else `stale`; events with no entity or no integer revision are `untracked`.
- * Returns each event's outcome and, per entity, the event that becomes its latest state.
+ * The revision guard, applied to events one by one in arrival order: an event is `applied` when
+ * its revision is strictly higher than every revision stored or accepted before it for its entity,
+ * else `stale`; events with no entity or no integer revision are `untracked`. Only accepted events
+ * count, so a caller that fails to store one simply does not accept it.
  */
+export class RevisionGuard {
+  private readonly highest: Map<string, bigint>;
+  private readonly latest = new Map<string, OrderedEvent>();
+
+  constructor(storedRevisions: ReadonlyMap<string, bigint>) {
+    this.highest = new Map(storedRevisions);
+  }
+
+  outcomeOf(event: OrderedEvent): EventOutcome {
+    if (!event.tracked) return 'untracked';
+    const current = this.highest.get(entityKeyText(event.tracked.key));
+    return current === undefined || event.tracked.revision > current ? 'applied' : 'stale';
+  }
+
+  /** Records `event` as stored with `outcome`; an applied event becomes its entity's latest state. */
+  accept(event: OrderedEvent, outcome: EventOutcome): void {
+    if (outcome !== 'applied' || !event.tracked) return;
+    const key = entityKeyText(event.tracked.key);
+    this.highest.set(key, event.tracked.revision);
+    this.latest.set(key, event);
+  }
+
+  /** Per entity, the accepted event that is now its latest state. */
+  winners(): Map<string, OrderedEvent> {
+    return this.latest;
+  }
+}
+
+/** The guard over a whole batch at once: each event's outcome and, per entity, the winner. */
 export function decideOutcomes(
   events: readonly OrderedEvent[],
-  storedRevisions: ReadonlyMap<string, number>,
+  storedRevisions: ReadonlyMap<string, bigint>,
 ): { outcomes: Map<string, EventOutcome>; winners: Map<string, OrderedEvent> } {
+  const guard = new RevisionGuard(storedRevisions);
   const outcomes = new Map<string, EventOutcome>();
-  const winners = new Map<string, OrderedEvent>();
-  const highest = new Map(storedRevisions);
   for (const event of events) {
-    if (!event.tracked) {
-      outcomes.set(event.eventId, 'untracked');
-      continue;
-    }
-    const key = entityKeyText(event.tracked.key);
-    const current = highest.get(key);
-    if (current === undefined || event.tracked.revision > current) {
-      highest.set(key, event.tracked.revision);
-      winners.set(key, event);
-      outcomes.set(event.eventId, 'applied');
-    } else {
-      outcomes.set(event.eventId, 'stale');
-    }
+    const outcome = guard.outcomeOf(event);
+    guard.accept(event, outcome);
+    outcomes.set(event.eventId, outcome);
   }
-  return { outcomes, winners };
+  return { outcomes, winners: guard.winners() };
 }

@@ -74,11 +74,16 @@ export class AmqpConnection {
   async close(): Promise<void> {
     this.closing = true;
     this.stop.abort();
+    const channel = this.current;
     this.current = null;
     const model = this.model;
     if (model) {
       // A graceful close waits for the broker's answer; a dead connection would never give one.
       const cut = setTimeout(() => destroySocket(model), 2000);
+      // The channel first: its close is answered only after the broker has handled the acks sent
+      // before it on that channel. A connection close alone can overtake them (amqplib writes each
+      // channel's frames in turn), and the broker would then deliver the acked messages again.
+      await channel?.close().catch(() => undefined);
       await model.close().catch(() => undefined);
       clearTimeout(cut);
     }
@@ -161,6 +166,11 @@ export class AmqpConnection {
       const url = this.options.urls[node];
       try {
         const { lost } = await this.open(url);
+        if (this.closing) {
+          // close() ran while this connection was being opened: it did not see it.
+          await this.model?.close().catch(() => undefined);
+          return;
+        }
         attempt = 0;
         this.logger.log(`connected to ${hostOf(url)}`);
         const reason = await lost;

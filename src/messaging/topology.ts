@@ -7,6 +7,8 @@ export interface Topology {
   routingKey: string;
   deadLetterExchange: string;
   deadLetterQueue: string;
+  /** The downstream feed: a durable topic exchange; the service declares no queue on it. */
+  eventsExchange: string;
 }
 
 export function topologyFor(prefix: string): Topology {
@@ -16,6 +18,7 @@ export function topologyFor(prefix: string): Topology {
     routingKey: 'delivery',
     deadLetterExchange: `${prefix}.dead-letter`,
     deadLetterQueue: `${prefix}.deliveries.dead-letter`,
+    eventsExchange: `${prefix}.events`,
   };
 }
 
@@ -39,4 +42,6 @@ export async function declareTopology(channel: Channel, topology: Topology): Pro
     arguments: { 'x-queue-type': 'quorum', 'x-dead-letter-exchange': topology.deadLetterExchange },
   });
   await channel.bindQueue(topology.queue, topology.exchange, topology.routingKey);
+
+  await channel.assertExchange(topology.eventsExchange, 'topic', { durable: true });
 }

@@ -31,7 +31,7 @@ describe(SignatureGuard.name, () => {
   let guard: SignatureGuard;
   beforeEach(() => {
     metrics = new Metrics();
-    guard = new SignatureGuard({ secrets: [SECRET, SECOND] }, metrics);
+    guard = new SignatureGuard({ secrets: [SECRET, SECOND], spacesFile: null }, metrics);
   });
 
   const badSignatures = async () =>

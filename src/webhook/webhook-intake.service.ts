@@ -1,6 +1,6 @@
 import { BadRequestException, Injectable } from '@nestjs/common';
 import { RetryLaterError } from '../common/retry-later.error';
-import { parseDelivery } from '../envelope/delivery.parser';
+import { summarizeDelivery } from '../envelope/delivery.parser';
 import { Lifecycle } from '../lifecycle/lifecycle';
 import { BrokerUnavailableError } from '../messaging/broker-unavailable.error';
 import { DeliveryPublisher } from '../messaging/delivery.publisher';
@@ -25,9 +25,9 @@ export class WebhookIntake {
       this.metrics.countDelivery('broker_unavailable');
       throw new RetryLaterError('this instance is shutting down');
     }
-    // Only the verdict outlives the parse: the envelopes die young instead of being held (and
+    // Only the counts outlive the parse: the envelopes die young instead of being held (and
     // promoted to the old generation) across the broker round trip. The consumer parses again.
-    const { problem, itemCount, accepted, quarantined } = verdictOf(body);
+    const { problem, itemCount, wellFormed, malformed } = summarizeDelivery(body);
     delivery.itemCount = itemCount;
     try {
       await this.publisher.publish({
@@ -45,16 +45,6 @@ export class WebhookIntake {
       throw new BadRequestException(`${problem}; the delivery is kept in quarantine`);
     }
     this.metrics.countDelivery('accepted');
-    return { accepted, quarantined };
+    return { accepted: wellFormed, quarantined: malformed };
   }
-}
-
-function verdictOf(body: Buffer) {
-  const parsed = parseDelivery(body);
-  return {
-    problem: parsed.problem,
-    itemCount: parsed.itemCount,
-    accepted: parsed.envelopes.length,
-    quarantined: parsed.malformed.length,
-  };
 }

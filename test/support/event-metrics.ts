@@ -1,6 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { Metrics } from '../../src/metrics/metrics.service';
-import type { EventOutcomeLabel } from '../../src/metrics/metrics.service';
+import { StorageMetrics, type EventOutcomeLabel } from '../../src/consumer/storage.metrics';
 
 /** The consumer's `webhook_events_total` counter of one in-process app, by outcome. */
 export async function eventCounts(app: INestApplication): Promise<Record<EventOutcomeLabel, number>> {
@@ -11,7 +10,7 @@ export async function eventCounts(app: INestApplication): Promise<Record<EventOu
     duplicate: 0,
     quarantined: 0,
   };
-  for (const { labels, value } of (await app.get(Metrics).events.get()).values)
+  for (const { labels, value } of (await app.get(StorageMetrics).events.get()).values)
     counts[labels.outcome as EventOutcomeLabel] = value;
   return counts;
 }

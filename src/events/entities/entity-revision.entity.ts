@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-/** The latest state per entity; moved only by a strictly higher revision (DESIGN §4). */
+/** The latest state per entity; moved only by a strictly higher revision. Mirrors the migrations. */
 @Entity({ name: 'entity_revisions' })
 export class EntityRevision {
   @PrimaryColumn({ name: 'api_space_id', type: 'text' })

@@ -1,9 +1,12 @@
-import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
-/** Signed deliveries, or batch items, that could not be understood; `body` holds the exact bytes. */
+/** Signed deliveries, or batch items, that could not be understood or stored; `body` holds their exact bytes. */
 @Entity({ name: 'quarantined_deliveries' })
+@Index('quarantined_deliveries_received_idx', ['receivedAt', 'id'])
+// Unique per (delivery_id, coalesce(item_index, -1)): an expression TypeORM cannot declare.
+@Index('quarantined_deliveries_item_uq', { synchronize: false })
 export class QuarantinedDelivery {
-  @PrimaryGeneratedColumn({ type: 'bigint' })
+  @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS' })
   id: string;
 
   @Column({ name: 'received_at', type: 'timestamptz' })
@@ -20,4 +23,10 @@ export class QuarantinedDelivery {
 
   @Column({ name: 'delivery_id', type: 'text' })
   deliveryId: string;
+
+  @Column({ name: 'replayed_at', type: 'timestamptz', nullable: true })
+  replayedAt: Date | null;
+
+  @Column({ name: 'replay_delivery_id', type: 'text', nullable: true })
+  replayDeliveryId: string | null;
 }

@@ -1,12 +1,20 @@
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 export type EventOutcome = 'applied' | 'stale' | 'untracked';
 
-/** One row per distinct eventId (DESIGN §4). bigint columns read back as strings (pg's default). */
+/**
+ * One row per distinct eventId; mirrors the migrations (test/schema.e2e-spec.ts keeps them equal).
+ * bigint columns read back as strings, exactly.
+ */
 @Entity({ name: 'webhook_events' })
-@Index('webhook_events_entity_idx', ['apiSpaceId', 'entityType', 'entityId', 'revision'])
-@Index('webhook_events_name_time_idx', ['name', 'eventTimestamp'])
+@Check('webhook_events_outcome_check', `outcome IN ('applied', 'stale', 'untracked')`)
+@Index('webhook_events_entity_idx', ['entityId', 'entityType', 'apiSpaceId', 'revision'])
 @Index('webhook_events_delivery_idx', ['deliveryId'])
+@Index('webhook_events_received_idx', ['receivedAt', 'eventId'])
+@Index('webhook_events_name_received_idx', ['name', 'receivedAt', 'eventId'])
+@Index('webhook_events_space_received_idx', ['apiSpaceId', 'receivedAt', 'eventId'])
+@Index('webhook_events_type_received_idx', ['entityType', 'receivedAt', 'eventId'])
+@Index('webhook_events_outcome_received_idx', ['outcome', 'receivedAt', 'eventId'])
 export class WebhookEvent {
   @PrimaryColumn({ name: 'event_id', type: 'text' })
   eventId: string;
@@ -39,7 +47,7 @@ export class WebhookEvent {
   outcome: EventOutcome;
 
   @Column({ type: 'jsonb' })
-  payload: Record<string, unknown>;
+  payload: unknown;
 
   @Column({ name: 'received_at', type: 'timestamptz' })
   receivedAt: Date;

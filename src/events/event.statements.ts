@@ -1,0 +1,167 @@
+import type { EntityManager } from 'typeorm';
+import type { EntityKey } from '../envelope/envelope';
+import type { EventRow, QuarantineRow } from './event-row';
+import type { EventOutcome } from './entities/webhook-event.entity';
+import { entityKeyText } from './revision.rules';
+
+/*
+ * The statements of the storage path, hand-written where they earn it: one round trip per table
+ * per batch (unnest of arrays), conflict handling and advisory locks that the ORM does not express.
+ * Column names and types are those of the migrations, which the entities mirror (a test keeps the
+ * two equal).
+ */
+
+/** Quarantine rows; a redelivered delivery adds none (unique per delivery and item). */
+export async function insertQuarantine(
+  manager: EntityManager,
+  rows: readonly QuarantineRow[],
+): Promise<QuarantineRow[]> {
+  if (rows.length === 0) return [];
+  const written: { item_index: number | null; delivery_id: string }[] = await manager.query(
+    `INSERT INTO quarantined_deliveries (received_at, reason, body, item_index, delivery_id)
+     SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::bytea[], $4::int[], $5::text[])
+     ON CONFLICT (delivery_id, coalesce(item_index, -1)) DO NOTHING
+     RETURNING item_index, delivery_id`,
+    [
+      rows.map((row) => row.receivedAt.toISOString()),
+      rows.map((row) => row.reason),
+      rows.map((row) => row.body),
+      rows.map((row) => row.itemIndex),
+      rows.map((row) => row.deliveryId),
+    ],
+  );
+  const key = (deliveryId: string, itemIndex: number | null) => `${deliveryId}\u0001${itemIndex ?? ''}`;
+  // A key written once, even when the batch held the same delivery twice (a redelivery).
+  const kept = new Set(written.map((row) => key(row.delivery_id, row.item_index)));
+  return rows.filter((row) => kept.delete(key(row.deliveryId, row.itemIndex)));
+}
+
+/**
+ * Locks every entity the rows name (tracked or not, in a fixed order: no deadlocks) until the
+ * transaction ends, then reads the stored revisions. Two workers storing events of one entity are
+ * serialised here, which keeps outcomes exact and the feed's order per entity equal to storage order.
+ */
+export async function lockAndReadRevisions(
+  manager: EntityManager,
+  rows: readonly EventRow[],
+): Promise<Map<string, bigint>> {
+  const keys = new Map<string, EntityKey>();
+  for (const row of rows) {
+    if (row.entityId === null) continue;
+    const key = row.tracked?.key ?? {
+      apiSpaceId: row.apiSpaceId ?? '',
+      entityType: row.entityType,
+      entityId: row.entityId,
+    };
+    keys.set(entityKeyText(key), key);
+  }
+  const stored = new Map<string, bigint>();
+  if (keys.size === 0) return stored;
+  await manager.query(
+    `SELECT pg_advisory_xact_lock(k)
+       FROM (SELECT DISTINCT hashtextextended(t, 0) AS k FROM unnest($1::text[]) AS t ORDER BY 1) AS locks`,
+    [[...keys.keys()]],
+  );
+  const list = [...keys.values()];
+  const current: { api_space_id: string; entity_type: string; entity_id: string; revision: string }[] =
+    await manager.query(
+      `SELECT r.api_space_id, r.entity_type, r.entity_id, r.revision
+         FROM entity_revisions r
+         JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(api_space_id, entity_type, entity_id)
+           USING (api_space_id, entity_type, entity_id)`,
+      [list.map((k) => k.apiSpaceId), list.map((k) => k.entityType), list.map((k) => k.entityId)],
+    );
+  for (const row of current) {
+    const key = { apiSpaceId: row.api_space_id, entityType: row.entity_type, entityId: row.entity_id };
+    stored.set(entityKeyText(key), BigInt(row.revision));
+  }
+  return stored;
+}
+
+/** Inserts the events whose eventId is new; returns the ids that were inserted. */
+export async function insertEvents(
+  manager: EntityManager,
+  rows: readonly EventRow[],
+  outcomes: ReadonlyMap<string, EventOutcome>,
+): Promise<Set<string>> {
+  // A fixed insertion order: two transactions inserting the same new ids cannot deadlock on them.
+  const sorted =
+    rows.length > 1
+      ? [...rows].sort((a, b) => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0))
+      : rows;
+  const column = <T>(pick: (row: EventRow) => T) => sorted.map(pick);
+  const inserted: { event_id: string }[] = await manager.query(
+    `INSERT INTO webhook_events (event_id, name, account_id, api_space_id, entity_type, entity_id, revision, etag,
+                                 event_timestamp, outcome, payload, received_at, delivery_id)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::bigint[],
+                          $8::text[], $9::timestamptz[], $10::text[], $11::jsonb[], $12::timestamptz[], $13::text[])
+     ON CONFLICT (event_id) DO NOTHING
+     RETURNING event_id`,
+    [
+      column((r) => r.eventId),
+      column((r) => r.name),
+      column((r) => r.accountId),
+      column((r) => r.apiSpaceId),
+      column((r) => r.entityType),
+      column((r) => r.entityId),
+      column((r) => r.revision),
+      column((r) => r.etag),
+      column((r) => r.eventTimestamp),
+      column((r) => outcomes.get(r.eventId)),
+      column((r) => r.payload),
+      column((r) => r.receivedAt.toISOString()),
+      column((r) => r.deliveryId),
+    ],
+  );
+  return new Set(inserted.map((row) => row.event_id));
+}
+
+/** The latest state per entity, moved only by a strictly higher revision. */
+export async function upsertRevisions(manager: EntityManager, winners: readonly EventRow[]): Promise<void> {
+  if (winners.length === 0) return;
+  await manager.query(
+    `INSERT INTO entity_revisions (api_space_id, entity_type, entity_id, revision, event_id, event_name, event_timestamp)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::timestamptz[])
+     ON CONFLICT (api_space_id, entity_type, entity_id) DO UPDATE
+        SET revision = EXCLUDED.revision, event_id = EXCLUDED.event_id, event_name = EXCLUDED.event_name,
+            event_timestamp = EXCLUDED.event_timestamp, updated_at = now()
+      WHERE entity_revisions.revision < EXCLUDED.revision`,
+    [
+      winners.map((w) => w.tracked!.key.apiSpaceId),
+      winners.map((w) => w.tracked!.key.entityType),
+      winners.map((w) => w.tracked!.key.entityId),
+      winners.map((w) => w.revision),
+      winners.map((w) => w.eventId),
+      winners.map((w) => w.name),
+      winners.map((w) => w.eventTimestamp),
+    ],
+  );
+}
+
+/** Of rows that were not inserted (their eventId was stored before), those whose content differs. */
+export async function findConflicts(manager: EntityManager, rows: readonly EventRow[]): Promise<string[]> {
+  if (rows.length === 0) return [];
+  const found: { event_id: string }[] = await manager.query(
+    `SELECT e.event_id FROM webhook_events e
+       JOIN unnest($1::text[], $2::jsonb[]) AS t(event_id, payload) USING (event_id)
+      WHERE e.payload <> t.payload`,
+    [rows.map((row) => row.eventId), rows.map((row) => row.payload)],
+  );
+  return found.map((row) => row.event_id);
+}
+
+/**
+ * Records, in the transaction that stored them, which events the feed must publish, in storage
+ * order: one row per transaction, its position drawn after the entity locks were taken.
+ */
+export async function insertOutbox(
+  manager: EntityManager,
+  eventIds: readonly string[],
+  replay = false,
+): Promise<void> {
+  if (eventIds.length === 0) return;
+  await manager.query(`INSERT INTO feed_outbox (event_ids, replay) VALUES ($1::text[], $2)`, [
+    eventIds,
+    replay,
+  ]);
+}

@@ -1,0 +1,159 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FeedConfig } from '../config/config.slices';
+import { DatabaseService } from '../events/database.service';
+import { HealthRegistry } from '../health/health.registry';
+import { OutboundPublisher } from '../messaging/outbound.publisher';
+import { feedMessageOf } from './feed.message';
+import { FeedMetrics } from './feed.metrics';
+import { FeedSignal } from './feed.signal';
+import { deleteOutbox, readEvents, readOutbox, sampleOutbox } from './outbox.statements';
+import { RelayLease } from './relay.lease';
+
+/** Events published per round, then confirmed together before their outbox entries are deleted. */
+const MAX_EVENTS_PER_ROUND = 2000;
+/** How long an idle relay waits for a commit of another replica (its own wake it at once). */
+const IDLE_POLL_MS = 200;
+/** How often a standby asks for the lease: the takeover delay after the relaying replica dies. */
+const STANDBY_POLL_MS = 1000;
+const SAMPLE_EVERY_MS = 5000;
+
+/**
+ * Publishes what the outbox owes to `<prefix>.events`, oldest first, on one channel (so in
+ * order), and deletes an entry only once the broker confirmed all of its events: an event
+ * committed in PostgreSQL reaches the exchange however long the broker is away, and a crash
+ * between publish and delete publishes it again (at least once). One replica relays at a time
+ * (RelayLease); the others stand by and take over within about STANDBY_POLL_MS.
+ */
+@Injectable()
+export class FeedRelay implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('FeedRelay');
+  private readonly stop = new AbortController();
+  private running: Promise<void> | null = null;
+  private state = 'starting';
+  private up = true;
+
+  constructor(
+    private readonly config: FeedConfig,
+    private readonly database: DatabaseService,
+    private readonly publisher: OutboundPublisher,
+    private readonly signal: FeedSignal,
+    private readonly metrics: FeedMetrics,
+    health: HealthRegistry,
+  ) {
+    if (config.enabled)
+      health.register({
+        dependency: 'feed',
+        neededFor: 'nothing',
+        check: () => ({ up: this.up, state: this.state }),
+      });
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.config.enabled) return;
+    const stopped = new Promise<void>((resolve) =>
+      this.stop.signal.addEventListener('abort', () => resolve()),
+    );
+    this.running = Promise.race([this.database.ready, stopped]).then(async () => {
+      if (!this.stop.signal.aborted) await Promise.all([this.relay(), this.sample()]);
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stop.abort();
+    this.signal.notify();
+    await this.running;
+  }
+
+  private report(up: boolean, state: string): void {
+    if (state !== this.state) this.logger.log(`feed relay: ${state}`);
+    this.up = up;
+    this.state = state;
+  }
+
+  private async relay(): Promise<void> {
+    while (!this.stop.signal.aborted) {
+      let lease: RelayLease | null = null;
+      let failed = false;
+      try {
+        lease = await RelayLease.acquire(this.database.dataSource);
+        if (lease) {
+          this.metrics.active.set(1);
+          await this.relayWhileLeading(lease);
+        } else this.report(true, 'standby: another replica relays');
+      } catch (err) {
+        failed = true;
+        this.metrics.failures.inc();
+        this.report(false, `failing: ${(err as Error).message}`);
+      } finally {
+        this.metrics.active.set(0);
+        await lease?.release();
+      }
+      if (!lease || failed) await this.pause(failed ? 1000 : STANDBY_POLL_MS);
+    }
+  }
+
+  private async relayWhileLeading(lease: RelayLease): Promise<void> {
+    while (!this.stop.signal.aborted) {
+      if (!this.publisher.usable) {
+        this.report(false, 'waiting for the broker');
+        await this.pause(500);
+        continue;
+      }
+      this.report(true, 'relaying');
+      const published = await this.round(lease);
+      if (published === 0) await this.signal.wait(IDLE_POLL_MS);
+    }
+  }
+
+  /** Publishes the oldest entries and deletes them once confirmed; returns how many events went out. */
+  private async round(lease: RelayLease): Promise<number> {
+    const entries = await readOutbox(lease.runner, MAX_EVENTS_PER_ROUND);
+    if (entries.length === 0) return 0;
+    const events = await readEvents(lease.runner, [...new Set(entries.flatMap((entry) => entry.eventIds))]);
+    const { eventsExchange } = this.publisher.topology;
+    const confirms: Promise<void>[] = [];
+    const outcomes: string[] = [];
+    for (const entry of entries)
+      for (const eventId of entry.eventIds) {
+        const event = events.get(eventId);
+        if (!event) continue; // removed by retention before it could be published
+        const message = feedMessageOf(event, entry.replay);
+        confirms.push(
+          this.publisher.publish(eventsExchange, message.routingKey, message.content, message.properties),
+        );
+        outcomes.push(event.outcome);
+      }
+    // Every publish is on the wire (in order) before any confirm is awaited.
+    const results = await Promise.allSettled(confirms);
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed?.status === 'rejected') throw failed.reason;
+    await deleteOutbox(
+      lease.runner,
+      entries.map((entry) => entry.position),
+    );
+    for (const outcome of outcomes) this.metrics.published.inc({ outcome });
+    return outcomes.length;
+  }
+
+  /** Every replica samples the outbox: the figures stay visible whichever replica relays. */
+  private async sample(): Promise<void> {
+    while (!this.stop.signal.aborted) {
+      const runner = this.database.dataSource.createQueryRunner();
+      try {
+        const { events, oldestSeconds } = await sampleOutbox(runner);
+        this.metrics.outboxEvents.set(events);
+        this.metrics.outboxOldestSeconds.set(oldestSeconds);
+      } catch {
+        // the relay loop reports database trouble
+      } finally {
+        await runner.release();
+      }
+      await this.pause(SAMPLE_EVERY_MS);
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return sleep(ms, undefined, { signal: this.stop.signal }).catch(() => undefined);
+  }
+}

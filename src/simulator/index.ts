@@ -1,0 +1,22 @@
+/**
+ * The simulator's programmatic API, for tests and fault harnesses that drive it in-process:
+ * `runSimulation(options)` resolves with the same Verdict the CLI prints.
+ */
+export { runSimulation, SetupError, type SimulationHooks } from './simulation.runner';
+export {
+  resolveOptions,
+  OptionsError,
+  type SimulationOptions,
+  type ResolvedOptions,
+} from './simulation.options';
+export type { Verdict, StoreCheckSummary, FeedCheckSummary } from './verdict';
+export { formatVerdict } from './verdict.format';
+export { Ledger, type DeliveryRecord, type ExpectedEntity } from './ledger';
+export { DOTDIGITAL_RETRY_DELAYS_MS, judgeAttempt, retryDelayMs, type AttemptResult } from './retry.schedule';
+export { generateWorkload } from './workload.generator';
+export { planDeliveries, type PlannedDelivery } from './delivery.planner';
+export { dispatchDeliveries, type DispatchProgress } from './delivery.dispatcher';
+export { deliveryBody, signBody } from './delivery.signer';
+export { RandomSource } from './random.source';
+export { runCli } from './cli.command';
+export type { SimEnvelope, EntityKey } from './envelope.types';
