@@ -4,7 +4,6 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
-import { servesWebhook } from './app.roles';
 import { RetryLaterFilter } from './common/retry-later.filter';
 import { configSlices, type ConfigSlices } from './config/config.slices';
 import type { Env } from './config/env.schema';
@@ -46,18 +45,20 @@ function configureApp(app: INestApplication, config: ConfigSlices): void {
     if (lifecycle.shuttingDown) res.setHeader('Connection', 'close');
     next();
   });
-  if (servesWebhook(config.app.role)) setUpSwagger(app, config.app.version);
+  setUpSwagger(app, config);
 }
 
-function setUpSwagger(app: INestApplication, version: string): void {
+/** /docs shows the routes this role serves: the webhook (api, all), the operations API (worker, all). */
+function setUpSwagger(app: INestApplication, config: ConfigSlices): void {
   const document = new DocumentBuilder()
     .setTitle('Dotdigital Omnichannel webhook receiver')
     .setDescription(
       'Receives Dotdigital Omnichannel (formerly Comapi) webhook deliveries, verifies X-Comapi-Signature over the ' +
         'raw body, and answers only once the delivery is durably queued in RabbitMQ. Events are then stored once ' +
-        'per eventId in PostgreSQL with per-entity revision ordering.',
+        `per eventId in PostgreSQL with per-entity revision ordering. This instance runs the role \`${config.app.role}\`.`,
     )
-    .setVersion(version)
+    .setVersion(config.app.version)
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'One of ADMIN_API_KEYS (operations API).' })
     .build();
   SwaggerModule.setup('docs', app, SwaggerModule.createDocument(app, document), {
     jsonDocumentUrl: 'docs-json',

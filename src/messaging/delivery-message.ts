@@ -21,6 +21,8 @@ export const DeliveryHeaders = {
   itemCount: 'x-item-count',
   failureReason: 'x-failure-reason',
   failedAt: 'x-failed-at',
+  /** When an operator moved a dead letter back to the main queue. */
+  replayedAt: 'x-replayed-at',
 } as const;
 
 export function deliveryProperties(message: DeliveryMessage): Options.Publish {

@@ -1,0 +1,29 @@
+import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
+import { EventsModule } from '../events/events.module';
+import { OutboundMessagingModule } from '../messaging/messaging.module';
+import { DeadLetterQueue } from '../messaging/dead-letter.queue';
+import { DeadLettersController } from './dead-letters/dead-letters.controller';
+import { EventQueries } from './events/event.queries';
+import { EventsController } from './events/events.controller';
+import { AdminCursors } from './http/admin-cursors';
+import { AdminKeyGuard } from './http/admin-key.guard';
+import { AdminRequestLog } from './http/admin-request.interceptor';
+import { JsonBodyMiddleware } from './http/json-body.middleware';
+import { QuarantineController } from './quarantine/quarantine.controller';
+import { QuarantineService } from './quarantine/quarantine.service';
+
+/**
+ * The operations API under /admin: find events, tell an entity's story, bring back what failed.
+ * Present only in the roles with PostgreSQL and only when ADMIN_API_KEYS is set (app.module.ts);
+ * otherwise /admin/* is 404.
+ */
+@Module({
+  imports: [EventsModule, OutboundMessagingModule],
+  controllers: [EventsController, QuarantineController, DeadLettersController],
+  providers: [EventQueries, QuarantineService, DeadLetterQueue, AdminCursors, AdminKeyGuard, AdminRequestLog],
+})
+export class AdminModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(JsonBodyMiddleware).forRoutes({ path: 'admin/events/replay', method: RequestMethod.POST });
+  }
+}

@@ -1,0 +1,134 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { RawJson } from './http/raw-json';
+
+/*
+ * What the operations API answers (DESIGN of the routes: docs/architecture.md, "Operations API").
+ * bigint columns are numbers when JavaScript holds them exactly, else their exact decimal text.
+ */
+
+export class AdminError {
+  @ApiProperty({ example: 400 }) statusCode: number;
+  @ApiProperty({ example: 'Bad Request' }) error: string;
+  @ApiProperty({ example: 'limit: must be a whole number from 1 to 500' }) message: string;
+  @ApiPropertyOptional({ example: 'limit', description: 'The parameter at fault (400 only).' })
+  parameter?: string;
+}
+
+export class EventView {
+  @ApiProperty({ example: '3f9d2b6e-0c41-4d8a-9e55-7a1b2c3d4e02' }) eventId: string;
+  @ApiProperty({ example: 'message.read' }) name: string;
+  @ApiProperty({ type: String, nullable: true, example: '5d6a9c1e-2f0b-4c7e-9a61-0b3f7e2d4c10' }) apiSpaceId:
+    string | null;
+  @ApiProperty({ oneOf: [{ type: 'integer' }, { type: 'string' }], nullable: true, example: 40213 })
+  accountId: number | string | null;
+  @ApiProperty({ example: 'message' }) entityType: string;
+  @ApiProperty({ type: String, nullable: true, example: '8b1f0c52-6a3d-4e9b-b7f2-31c4d5e6a7b8' }) entityId:
+    string | null;
+  @ApiProperty({ oneOf: [{ type: 'integer' }, { type: 'string' }], nullable: true, example: 3 })
+  revision: number | string | null;
+  @ApiProperty({ type: String, nullable: true, example: '"2c-OdiDKCvykC/7/M2nPxRHa1rAI7g"' }) etag:
+    string | null;
+  @ApiProperty({ enum: ['applied', 'stale', 'untracked'], example: 'applied' }) outcome: string;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) eventTimestamp: string | null;
+  @ApiProperty({ type: String, format: 'date-time' }) receivedAt: string;
+  @ApiProperty({ example: 'b7c1e3a0-5d2f-4f7e-8a90-1c2d3e4f5a6b' }) deliveryId: string;
+  @ApiProperty({ type: Object, description: 'The whole envelope, exactly as stored.' }) payload: RawJson;
+}
+
+export class EventPage {
+  @ApiProperty({ type: [EventView] }) items: EventView[];
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Pass as `cursor` for the next page; null on the last.',
+  })
+  nextCursor: string | null;
+}
+
+export class EntityState {
+  @ApiProperty({ oneOf: [{ type: 'integer' }, { type: 'string' }], example: 3 }) revision: number | string;
+  @ApiProperty() eventId: string;
+  @ApiProperty({ example: 'message.read' }) eventName: string;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) eventTimestamp: string | null;
+  @ApiProperty({ type: String, format: 'date-time' }) updatedAt: string;
+}
+
+export class EntityStory {
+  @ApiProperty({
+    type: EntityState,
+    nullable: true,
+    description: 'The latest state (entity_revisions), or null.',
+  })
+  state: EntityState | null;
+  @ApiProperty({
+    type: [EventView],
+    description: 'Every stored event naming this entity, by revision, then received_at.',
+  })
+  events: EventView[];
+}
+
+export class QuarantineItem {
+  @ApiProperty({ example: 17 }) id: number;
+  @ApiProperty({ type: String, format: 'date-time' }) receivedAt: string;
+  @ApiProperty({ example: 'name is missing or not a non-empty string' }) reason: string;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'Position in the batch; null for a whole delivery.',
+  })
+  itemIndex: number | null;
+  @ApiProperty() deliveryId: string;
+  @ApiProperty({ description: 'Size of the kept bytes.', example: 412 }) bytes: number;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) replayedAt: string | null;
+  @ApiProperty({ type: String, nullable: true }) replayDeliveryId: string | null;
+}
+
+export class QuarantineDetail extends QuarantineItem {
+  @ApiProperty({ description: 'The kept bytes, base64.' }) body: string;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'The kept bytes as text when they are UTF-8, else null.',
+  })
+  text: string | null;
+}
+
+export class QuarantinePage {
+  @ApiProperty({ type: [QuarantineItem] }) items: QuarantineItem[];
+  @ApiProperty({ type: String, nullable: true }) nextCursor: string | null;
+}
+
+export class ReplayAccepted {
+  @ApiProperty({ description: 'The new delivery the kept bytes were published as.' }) deliveryId: string;
+}
+
+export class ReplayRequest {
+  @ApiProperty({ format: 'date-time', description: 'received_at at or after.' }) since: string;
+  @ApiProperty({ format: 'date-time', description: 'received_at before.' }) until: string;
+  @ApiPropertyOptional({ example: 'message.read' }) name?: string;
+  @ApiPropertyOptional() apiSpaceId?: string;
+}
+
+export class EventsReplayed {
+  @ApiProperty({ description: 'Events queued for the feed again, marked x-replayed.', example: 1200 })
+  events: number;
+}
+
+export class DeadLetterCount {
+  @ApiProperty({ description: 'Deliveries in the dead-letter queue.', example: 2 }) messages: number;
+}
+
+export class DeadLettersMoved {
+  @ApiProperty({ description: 'Deliveries moved back to the main queue.', example: 2 }) moved: number;
+}
+
+/** A bigint column as read by pg (text): a number when exact, else the text itself. */
+export function exactInteger(value: string | null): number | string | null {
+  if (value === null) return null;
+  const number = Number(value);
+  return Number.isSafeInteger(number) ? number : value;
+}
+
+export function isoOrNull(value: Date | null): string | null {
+  return value ? value.toISOString() : null;
+}

@@ -1,0 +1,166 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource, SelectQueryBuilder } from 'typeorm';
+import { WebhookEvent } from '../../events/entities/webhook-event.entity';
+import { EntityRevision } from '../../events/entities/entity-revision.entity';
+import { exactInteger, isoOrNull, type EntityStory, type EventPage, type EventView } from '../admin.views';
+import type { CursorCodec, Position } from '../http/cursor';
+import { RawJson } from '../http/raw-json';
+
+export interface EventFilters {
+  name?: string;
+  apiSpaceId?: string;
+  entityType?: string;
+  entityId?: string;
+  outcome?: string;
+  deliveryId?: string;
+  since?: Date;
+  until?: Date;
+}
+
+interface EventRow {
+  event_id: string;
+  name: string;
+  api_space_id: string | null;
+  account_id: string | null;
+  entity_type: string;
+  entity_id: string | null;
+  revision: string | null;
+  etag: string | null;
+  outcome: string;
+  event_timestamp: Date | null;
+  received_at: Date;
+  received_us: string;
+  delivery_id: string;
+  payload: string;
+}
+
+/** Columns of an event as the API shows it; the payload as jsonb text (exact), received_at also in µs (the keyset). */
+const COLUMNS = [
+  'e.event_id AS event_id',
+  'e.name AS name',
+  'e.api_space_id AS api_space_id',
+  'e.account_id::text AS account_id',
+  'e.entity_type AS entity_type',
+  'e.entity_id AS entity_id',
+  'e.revision::text AS revision',
+  'e.etag AS etag',
+  'e.outcome AS outcome',
+  'e.event_timestamp AS event_timestamp',
+  'e.received_at AS received_at',
+  `(extract(epoch FROM e.received_at) * 1000000)::bigint::text AS received_us`,
+  'e.delivery_id AS delivery_id',
+  'e.payload::text AS payload',
+];
+
+/** The sort key of lists, newest first; every filter has an index that walks it (see the migrations). */
+export const RECEIVED_AT_MICROS = `'epoch'::timestamptz + (:receivedAtMicros::bigint * interval '1 microsecond')`;
+
+/**
+ * The operations API's reads of webhook_events and entity_revisions. Lists are keyset pages on
+ * (received_at, event_id), newest first: no OFFSET, so page 1,000 costs what page 1 costs.
+ */
+@Injectable()
+export class EventQueries {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** The list's query (exposed so its plan can be checked against the indexes). */
+  listQuery(filters: EventFilters, limit: number, after: Position | null): SelectQueryBuilder<WebhookEvent> {
+    const query = this.events()
+      .orderBy('e.received_at', 'DESC')
+      .addOrderBy('e.event_id', 'DESC')
+      .limit(limit);
+    const equal: [keyof EventFilters, string][] = [
+      ['name', 'name'],
+      ['apiSpaceId', 'api_space_id'],
+      ['entityType', 'entity_type'],
+      ['entityId', 'entity_id'],
+      ['outcome', 'outcome'],
+      ['deliveryId', 'delivery_id'],
+    ];
+    for (const [filter, column] of equal)
+      if (filters[filter] !== undefined)
+        query.andWhere(`e.${column} = :${filter}`, { [filter]: filters[filter] });
+    if (filters.since) query.andWhere('e.received_at >= :since', { since: filters.since.toISOString() });
+    if (filters.until) query.andWhere('e.received_at < :until', { until: filters.until.toISOString() });
+    if (after)
+      query.andWhere(`(e.received_at, e.event_id) < (${RECEIVED_AT_MICROS}, :afterId)`, {
+        receivedAtMicros: after.receivedAtMicros,
+        afterId: after.id,
+      });
+    return query;
+  }
+
+  async list(
+    filters: EventFilters,
+    limit: number,
+    cursor: string | undefined,
+    codec: CursorCodec,
+  ): Promise<EventPage> {
+    const rows = await this.listQuery(filters, limit + 1, codec.decode(cursor)).getRawMany<EventRow>();
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(eventView),
+      nextCursor:
+        rows.length > limit ? codec.encode({ receivedAtMicros: last.received_us, id: last.event_id }) : null,
+    };
+  }
+
+  async one(eventId: string): Promise<EventView | null> {
+    const row = await this.events().where('e.event_id = :eventId', { eventId }).getRawOne<EventRow>();
+    return row ? eventView(row) : null;
+  }
+
+  /**
+   * An entity's story: its latest state, and every event that names its id in its API space, by
+   * revision then received_at: the message's own events and those about it (interaction.click).
+   */
+  async story(entityType: string, entityId: string, apiSpaceId: string): Promise<EntityStory | null> {
+    const state = await this.dataSource
+      .getRepository(EntityRevision)
+      .findOneBy({ apiSpaceId, entityType, entityId });
+    const space =
+      apiSpaceId === '' ? `(e.api_space_id = '' OR e.api_space_id IS NULL)` : 'e.api_space_id = :apiSpaceId';
+    const rows = await this.events()
+      .where('e.entity_id = :entityId', { entityId })
+      .andWhere(space, { apiSpaceId })
+      .orderBy('e.revision', 'ASC', 'NULLS LAST')
+      .addOrderBy('e.received_at', 'ASC')
+      .addOrderBy('e.event_id', 'ASC')
+      .getRawMany<EventRow>();
+    if (!state && rows.length === 0) return null;
+    return {
+      state: state && {
+        revision: exactInteger(state.revision)!,
+        eventId: state.eventId,
+        eventName: state.eventName,
+        eventTimestamp: isoOrNull(state.eventTimestamp),
+        updatedAt: state.updatedAt.toISOString(),
+      },
+      events: rows.map(eventView),
+    };
+  }
+
+  private events(): SelectQueryBuilder<WebhookEvent> {
+    return this.dataSource.getRepository(WebhookEvent).createQueryBuilder('e').select(COLUMNS);
+  }
+}
+
+function eventView(row: EventRow): EventView {
+  return {
+    eventId: row.event_id,
+    name: row.name,
+    apiSpaceId: row.api_space_id,
+    accountId: exactInteger(row.account_id),
+    entityType: row.entity_type,
+    entityId: row.entity_id,
+    revision: exactInteger(row.revision),
+    etag: row.etag,
+    outcome: row.outcome,
+    eventTimestamp: isoOrNull(row.event_timestamp),
+    receivedAt: row.received_at.toISOString(),
+    deliveryId: row.delivery_id,
+    payload: new RawJson(row.payload),
+  };
+}

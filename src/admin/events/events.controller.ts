@@ -1,0 +1,132 @@
+import { Body, Get, HttpStatus, NotFoundException, Param, Post } from '@nestjs/common';
+import { ApiBody } from '@nestjs/swagger';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { z } from 'zod';
+import { replayEvents } from '../../feed/feed.replay';
+import { EntityStory, EventPage, EventView, EventsReplayed, ReplayRequest } from '../admin.views';
+import { AdminController, AdminEndpoint } from '../http/admin.decorators';
+import { AdminCursors } from '../http/admin-cursors';
+import {
+  PAGE_PARAMS,
+  ValidQuery,
+  badParameter,
+  isoInstant,
+  text,
+  type ParsedQuery,
+} from '../http/query-params';
+import { EventQueries } from './event.queries';
+
+const EVENT_FILTERS = {
+  name: { schema: text(200).optional(), description: 'Event name, e.g. message.read.', type: 'string' },
+  apiSpaceId: { schema: text().optional(), description: 'API space.', type: 'string' },
+  entityType: {
+    schema: text(200).optional(),
+    description: 'The part of the name before the dot, e.g. message.',
+    type: 'string',
+  },
+  entityId: { schema: text().optional(), description: 'payload.messageId, else payload.id.', type: 'string' },
+  outcome: {
+    schema: z
+      .enum(['applied', 'stale', 'untracked'], { message: 'must be applied, stale or untracked' })
+      .optional(),
+    description: 'What the event did to its entity.',
+    type: 'string',
+    enum: ['applied', 'stale', 'untracked'],
+  },
+  deliveryId: {
+    schema: text().optional(),
+    description: 'The X-Delivery-Id of the HTTP delivery.',
+    type: 'string',
+  },
+  since: {
+    schema: isoInstant.optional(),
+    description: 'received_at at or after (ISO 8601).',
+    type: 'string',
+    example: '2026-11-20T00:00:00Z',
+  },
+  until: { schema: isoInstant.optional(), description: 'received_at before (ISO 8601).', type: 'string' },
+  ...PAGE_PARAMS,
+} as const;
+
+const SPACE = {
+  apiSpaceId: {
+    schema: z.string().max(512).default(''),
+    description: 'The API space of the entity (default: none).',
+    type: 'string',
+  },
+} as const;
+
+const replayRequest = z.object({
+  since: isoInstant,
+  until: isoInstant,
+  name: text(200).optional(),
+  apiSpaceId: text().optional(),
+});
+
+@AdminController('')
+export class EventsController {
+  constructor(
+    private readonly queries: EventQueries,
+    private readonly cursors: AdminCursors,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
+
+  @Get('events')
+  @AdminEndpoint({ summary: 'Find stored events, newest first', query: EVENT_FILTERS, answer: EventPage })
+  events(
+    @ValidQuery(EVENT_FILTERS) { limit, cursor, ...filters }: ParsedQuery<typeof EVENT_FILTERS>,
+  ): Promise<EventPage> {
+    return this.queries.list(filters, limit, cursor, this.cursors.codec);
+  }
+
+  @Get('events/:eventId')
+  @AdminEndpoint({ summary: 'One stored event', answer: EventView, notFound: 'No event with this eventId.' })
+  async event(@Param('eventId') eventId: string): Promise<EventView> {
+    return (await this.queries.one(eventId)) ?? notFound(`no event ${eventId}`);
+  }
+
+  @Get('entities/:entityType/:entityId')
+  @AdminEndpoint({
+    summary: "An entity's story: its state and every event about it",
+    description:
+      'For a message: its latest state, and every stored event naming its id (its own and interactions), by revision.',
+    query: SPACE,
+    answer: EntityStory,
+    notFound: 'Neither a state nor an event for this entity.',
+  })
+  async entity(
+    @Param('entityType') entityType: string,
+    @Param('entityId') entityId: string,
+    @ValidQuery(SPACE) { apiSpaceId }: ParsedQuery<typeof SPACE>,
+  ): Promise<EntityStory> {
+    return (
+      (await this.queries.story(entityType, entityId, apiSpaceId)) ??
+      notFound(`no entity ${entityType}/${entityId}`)
+    );
+  }
+
+  @Post('events/replay')
+  @AdminEndpoint({
+    summary: 'Publish stored events of a time range to the feed again (x-replayed)',
+    answer: EventsReplayed,
+    status: HttpStatus.ACCEPTED,
+  })
+  @ApiBody({
+    type: ReplayRequest,
+    examples: { day: { value: { since: '2026-11-20T00:00:00Z', until: '2026-11-21T00:00:00Z' } } },
+  })
+  async replay(@Body() body: unknown): Promise<EventsReplayed> {
+    const parsed = replayRequest.safeParse(body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw badParameter(String(issue.path[0] ?? 'body'), issue.message);
+    }
+    if (parsed.data.until <= parsed.data.since) throw badParameter('until', 'must be later than since');
+    return { events: await replayEvents(this.dataSource, parsed.data) };
+  }
+}
+
+function notFound(message: string): never {
+  throw new NotFoundException(message);
+}

@@ -1,0 +1,65 @@
+import {
+  Controller,
+  HttpCode,
+  HttpStatus,
+  UseGuards,
+  UseInterceptors,
+  applyDecorators,
+  type Type,
+} from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiNotFoundResponse,
+  ApiOperation,
+  ApiResponse,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { AdminError } from '../admin.views';
+import { AdminKeyGuard } from './admin-key.guard';
+import { AdminRequestLog } from './admin-request.interceptor';
+import { DocumentQuery, type QueryParams } from './query-params';
+import { RawJsonInterceptor } from './raw-json';
+
+/** A controller under /admin: bearer keys checked first, every request logged, answers as exact JSON. */
+export function AdminController(path: string): ClassDecorator {
+  return applyDecorators(
+    Controller(`admin/${path}`),
+    UseGuards(AdminKeyGuard),
+    UseInterceptors(AdminRequestLog, RawJsonInterceptor),
+    ApiBearerAuth(),
+    ApiTags('operations'),
+    ApiUnauthorizedResponse({
+      description: 'No bearer key, or not one of ADMIN_API_KEYS.',
+      type: AdminError,
+    }),
+  );
+}
+
+export interface EndpointDocs {
+  summary: string;
+  description?: string;
+  query?: QueryParams;
+  /** The answer's type and status (200 unless said). */
+  answer: Type<unknown>;
+  status?: HttpStatus;
+  /** When the route answers 404, and why. */
+  notFound?: string;
+}
+
+/** The docs, validation errors and status of one operations route. */
+export function AdminEndpoint(docs: EndpointDocs): MethodDecorator {
+  const status = docs.status ?? HttpStatus.OK;
+  return applyDecorators(
+    HttpCode(status),
+    ApiOperation({ summary: docs.summary, description: docs.description }),
+    ...(docs.query ? [DocumentQuery(docs.query)] : []),
+    ApiResponse({ status, type: docs.answer }),
+    ApiBadRequestResponse({
+      description: 'A parameter is not valid; the message names it.',
+      type: AdminError,
+    }),
+    ...(docs.notFound ? [ApiNotFoundResponse({ description: docs.notFound, type: AdminError })] : []),
+  );
+}

@@ -1,0 +1,138 @@
+import { Injectable, NotFoundException } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
+import type { DataSource } from 'typeorm';
+import { summarizeDelivery } from '../../envelope/delivery.parser';
+import { QuarantinedDelivery } from '../../events/entities/quarantined-delivery.entity';
+import { deliveryProperties } from '../../messaging/delivery-message';
+import { OutboundPublisher } from '../../messaging/outbound.publisher';
+import { isoOrNull, type QuarantineDetail, type QuarantineItem, type QuarantinePage } from '../admin.views';
+import type { CursorCodec } from '../http/cursor';
+import { RECEIVED_AT_MICROS } from '../events/event.queries';
+
+export interface QuarantineFilters {
+  since?: Date;
+  until?: Date;
+  deliveryId?: string;
+}
+
+interface QuarantineRow {
+  id: string;
+  received_at: Date;
+  received_us: string;
+  reason: string;
+  item_index: number | null;
+  delivery_id: string;
+  bytes: number;
+  replayed_at: Date | null;
+  replay_delivery_id: string | null;
+}
+
+/** quarantined_deliveries for people: find, read, and give a kept delivery (or item) another go. */
+@Injectable()
+export class QuarantineService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly publisher: OutboundPublisher,
+  ) {}
+
+  async list(
+    filters: QuarantineFilters,
+    limit: number,
+    cursor: string | undefined,
+    codec: CursorCodec,
+  ): Promise<QuarantinePage> {
+    const query = this.rows()
+      .orderBy('q.received_at', 'DESC')
+      .addOrderBy('q.id', 'DESC')
+      .limit(limit + 1);
+    if (filters.deliveryId !== undefined)
+      query.andWhere('q.delivery_id = :deliveryId', { deliveryId: filters.deliveryId });
+    if (filters.since) query.andWhere('q.received_at >= :since', { since: filters.since.toISOString() });
+    if (filters.until) query.andWhere('q.received_at < :until', { until: filters.until.toISOString() });
+    const after = codec.decode(cursor);
+    if (after)
+      query.andWhere(`(q.received_at, q.id) < (${RECEIVED_AT_MICROS}, :afterId::bigint)`, {
+        receivedAtMicros: after.receivedAtMicros,
+        afterId: after.id,
+      });
+    const rows = await query.getRawMany<QuarantineRow>();
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(itemView),
+      nextCursor:
+        rows.length > limit ? codec.encode({ receivedAtMicros: last.received_us, id: last.id }) : null,
+    };
+  }
+
+  async one(id: string): Promise<QuarantineDetail> {
+    const row = await this.find(id);
+    return {
+      ...itemView(row),
+      body: row.body.toString('base64'),
+      text: isUtf8(row.body) ? row.body.toString('utf8') : null,
+    };
+  }
+
+  /**
+   * Publishes the kept bytes (the whole delivery, or the item alone) as a new delivery through the
+   * normal path: the worker stores it, or quarantines it again under the new delivery id. The row
+   * stays, marked with when and as what it was replayed.
+   */
+  async replay(id: string): Promise<{ deliveryId: string }> {
+    const row = await this.find(id);
+    const deliveryId = randomUUID();
+    const { itemCount } = summarizeDelivery(row.body);
+    await this.publisher.publish(
+      this.publisher.topology.exchange,
+      this.publisher.topology.routingKey,
+      row.body,
+      deliveryProperties({ deliveryId, receivedAt: new Date(), itemCount, body: row.body }),
+    );
+    await this.dataSource
+      .getRepository(QuarantinedDelivery)
+      .update({ id }, { replayedAt: () => 'now()', replayDeliveryId: deliveryId } as never);
+    return { deliveryId };
+  }
+
+  private async find(id: string): Promise<QuarantineRow & { body: Buffer }> {
+    const row = await this.rows()
+      .addSelect('q.body', 'body')
+      .where('q.id = :id', { id })
+      .getRawOne<QuarantineRow & { body: Buffer }>();
+    if (!row) throw new NotFoundException(`no quarantined delivery ${id}`);
+    return row;
+  }
+
+  private rows() {
+    return this.dataSource
+      .getRepository(QuarantinedDelivery)
+      .createQueryBuilder('q')
+      .select([
+        'q.id::text AS id',
+        'q.received_at AS received_at',
+        `(extract(epoch FROM q.received_at) * 1000000)::bigint::text AS received_us`,
+        'q.reason AS reason',
+        'q.item_index AS item_index',
+        'q.delivery_id AS delivery_id',
+        'octet_length(q.body) AS bytes',
+        'q.replayed_at AS replayed_at',
+        'q.replay_delivery_id AS replay_delivery_id',
+      ]);
+  }
+}
+
+function itemView(row: QuarantineRow): QuarantineItem {
+  return {
+    id: Number(row.id),
+    receivedAt: row.received_at.toISOString(),
+    reason: row.reason,
+    itemIndex: row.item_index,
+    deliveryId: row.delivery_id,
+    bytes: Number(row.bytes),
+    replayedAt: isoOrNull(row.replayed_at),
+    replayDeliveryId: row.replay_delivery_id,
+  };
+}

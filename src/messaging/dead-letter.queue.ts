@@ -1,0 +1,66 @@
+import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BrokerConfig } from '../config/config.slices';
+import { AmqpConnection } from './amqp-connection';
+import { BrokerUnavailableError } from './broker-unavailable.error';
+import { DeliveryHeaders } from './delivery-message';
+import { topologyFor, type Topology } from './topology';
+
+/**
+ * The dead-letter queue for operators: how many deliveries wait there, and moving them back to the
+ * main queue. Each move is confirmed by the broker before the dead letter is acknowledged (removed),
+ * so a crash in the middle loses nothing and repeats at most the one in hand (storage ignores repeats).
+ */
+@Injectable()
+export class DeadLetterQueue implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly connection: AmqpConnection;
+  private readonly topology: Topology;
+
+  constructor(private readonly config: BrokerConfig) {
+    this.topology = topologyFor(config.prefix);
+    this.connection = new AmqpConnection({ urls: config.urls, name: `${config.prefix}-dead-letters`, topology: this.topology });
+  }
+
+  onApplicationBootstrap(): void {
+    this.connection.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.connection.close();
+  }
+
+  async count(): Promise<number> {
+    return (await this.channel().checkQueue(this.topology.deadLetterQueue)).messageCount;
+  }
+
+  /** Moves up to `limit` dead letters (all when undefined) back; returns how many moved. */
+  async moveBack(limit?: number): Promise<number> {
+    const channel = this.channel();
+    let moved = 0;
+    while (limit === undefined || moved < limit) {
+      const message = await channel.get(this.topology.deadLetterQueue, { noAck: false });
+      if (message === false) break;
+      const headers = { ...message.properties.headers, [DeliveryHeaders.replayedAt]: new Date().toISOString() };
+      try {
+        await this.connection.publish(
+          this.topology.exchange,
+          this.topology.routingKey,
+          message.content,
+          { ...(message.properties as object), headers, persistent: true, mandatory: true },
+          { timeoutMs: this.config.publishTimeoutMs },
+        );
+      } catch (err) {
+        channel.nack(message, false, true);
+        throw err;
+      }
+      channel.ack(message);
+      moved++;
+    }
+    return moved;
+  }
+
+  private channel() {
+    const channel = this.connection.channel;
+    if (!channel) throw new BrokerUnavailableError(`not connected to the message broker (${this.connection.status().state})`);
+    return channel;
+  }
+}
