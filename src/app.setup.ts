@@ -2,6 +2,7 @@ import type { INestApplication, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
+import type { Server } from 'node:http';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { RetryLaterFilter } from './common/retry-later.filter';
@@ -39,6 +40,7 @@ function configureApp(app: INestApplication, config: ConfigSlices): void {
   const express = app.getHttpAdapter().getInstance() as { set(setting: string, value: unknown): void };
   express.set('etag', false);
   express.set('x-powered-by', false);
+  boundSlowClients(app.getHttpServer() as Server);
   const lifecycle = app.get(Lifecycle);
   // Once shutting down, every answer closes its connection so keep-alive clients move elsewhere.
   app.use((_req: Request, res: Response, next: NextFunction) => {
@@ -46,6 +48,21 @@ function configureApp(app: INestApplication, config: ConfigSlices): void {
     next();
   });
   setUpSwagger(app, config);
+}
+
+/**
+ * A client that sends its headers and then stalls, never finishes its headers, or promises more
+ * body than it sends is cut off well within 30 s (Node's defaults hold such a connection for up to
+ * five minutes); good requests are not affected by how many such connections are open. Node
+ * checks the timeouts every `connectionsCheckingInterval`, read when the server starts listening.
+ */
+export const CLIENT_BOUNDS = { headersTimeoutMs: 10_000, requestTimeoutMs: 20_000, checkEveryMs: 2_000 };
+
+function boundSlowClients(server: Server): void {
+  server.headersTimeout = CLIENT_BOUNDS.headersTimeoutMs;
+  server.requestTimeout = CLIENT_BOUNDS.requestTimeoutMs;
+  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval =
+    CLIENT_BOUNDS.checkEveryMs;
 }
 
 /** /docs shows the routes this role serves: the webhook (api, all), the operations API (worker, all). */

@@ -14,7 +14,7 @@ import { ServiceProcess } from './support/service-process';
 import { envelope, sign } from './support/signing';
 
 /**
- * DESIGN §6 rule 6 with the built service (`node dist/main.js`, APP_ROLE=all) in a child process:
+ * Graceful shutdown (docs/architecture.md, "Failures", rule 7) with the built service (`node dist/main.js`, APP_ROLE=all) in a child process:
  * SIGTERM stops new work, finishes what is in hand, closes cleanly and exits 0.
  * Ports 3310-3319 (this helper's range).
  */

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { RawJson } from './http/raw-json';
 
 /*
- * What the operations API answers (DESIGN of the routes: docs/architecture.md, "Operations API").
+ * What the operations API answers (docs/architecture.md, "The operations API").
  * bigint columns are numbers when JavaScript holds them exactly, else their exact decimal text.
  */
 

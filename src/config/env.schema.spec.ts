@@ -14,7 +14,7 @@ function problemWith(input: Record<string, unknown>): string {
 }
 
 describe('validateEnv', () => {
-  it('applies the defaults of DESIGN §5', () => {
+  it('applies the documented defaults', () => {
     expect(validateEnv({ WEBHOOK_SECRETS: SECRET })).toMatchObject({
       PORT: 3000,
       WEBHOOK_SECRETS: [SECRET],

@@ -5,7 +5,7 @@ import {
   OnApplicationBootstrap,
   OnApplicationShutdown,
 } from '@nestjs/common';
-import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { ConfirmChannel } from 'amqplib';
 import { BrokerConfig, ConsumerConfig, LifecycleConfig } from '../config/config.slices';
 import { DatabaseService } from '../events/database.service';
 import { HealthRegistry } from '../health/health.registry';
@@ -16,11 +16,7 @@ import { topologyFor } from '../messaging/topology';
 import { MAX_EVENTS_PER_BATCH, takeBatch } from './batch';
 import { DeadLetters } from './dead-letters';
 import { EventProcessor } from './event.processor';
-
-interface Pending {
-  message: ConsumeMessage;
-  channel: ConfirmChannel;
-}
+import { settle, settleBatch, type Pending } from './settle-batch';
 
 /**
  * The only part of the worker that consumes AMQP. Takes deliveries with manual acks and a bounded
@@ -142,27 +138,11 @@ export class DeliveryConsumer
       batch.map(({ message }) => deliveryOf(message)),
       this.abort.signal,
     );
-    for (const [i, verdict] of verdicts.entries()) {
-      const { message, channel } = batch[i];
-      if (!verdict.stored) {
-        try {
-          await this.deadLetters.send(message, verdict.reason, this.abort.signal);
-        } catch (err) {
-          this.logger.error(`dead-lettering failed, returned to the queue: ${(err as Error).message}`);
-          settle(() => channel.nack(message, false, true));
-          continue;
-        }
-      }
-      settle(() => channel.ack(message));
-    }
-  }
-}
-
-/** Acks or nacks; when the channel has closed meanwhile the broker redelivers, and storage ignores repeats. */
-function settle(operation: () => void): void {
-  try {
-    operation();
-  } catch {
-    // channel already closed
+    await settleBatch(
+      batch,
+      verdicts,
+      (message, reason) => this.deadLetters.send(message, reason, this.abort.signal),
+      (err) => this.logger.error(`dead-lettering failed, returned to the queue: ${err.message}`),
+    );
   }
 }

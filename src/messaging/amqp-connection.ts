@@ -2,6 +2,9 @@ import { Logger } from '@nestjs/common';
 import { connect, type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BrokerUnavailableError } from './broker-unavailable.error';
+import { describe, publishConfirmed, type PublishLimits } from './confirmed-publish';
+
+export type { PublishLimits } from './confirmed-publish';
 import { declareTopology, type Topology } from './topology';
 
 export interface AmqpConnectionOptions {
@@ -19,12 +22,6 @@ export interface ConnectionStatus {
   usable: boolean;
   /** For people: `connected`, `blocked: <reason>`, `disconnected: <last error>`. */
   state: string;
-}
-
-export interface PublishLimits {
-  timeoutMs: number;
-  /** Aborting gives up waiting (shutdown); the message may still reach the broker. */
-  signal?: AbortSignal;
 }
 
 /** Seconds between heartbeats when the URL names none: a silent broker is noticed in about 20 s. */
@@ -102,7 +99,7 @@ export class AmqpConnection {
     routingKey: string,
     content: Buffer,
     properties: Options.Publish,
-    { timeoutMs, signal }: PublishLimits,
+    limits: PublishLimits,
   ): Promise<void> {
     const channel = this.current;
     if (!channel)
@@ -113,37 +110,11 @@ export class AmqpConnection {
       return Promise.reject(
         new BrokerUnavailableError(`the message broker is refusing publishes (${this.blockedBy})`),
       );
-    const returnId = properties.mandatory ? properties.messageId : undefined;
-
-    return new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const finish = (error?: BrokerUnavailableError) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        if (returnId !== undefined && this.returned.delete(returnId) && !error)
-          error = new BrokerUnavailableError('the broker returned the message as unroutable');
-        if (error) reject(error);
-        else resolve();
-      };
-      const timer = setTimeout(() => {
-        finish(new BrokerUnavailableError(`no broker confirm within ${timeoutMs} ms`));
-        if (!this.blockedBy) this.replace(channel, `no confirm within ${timeoutMs} ms`);
-      }, timeoutMs);
-      const onAbort = () =>
-        finish(new BrokerUnavailableError('gave up waiting for the broker: shutting down'));
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      try {
-        channel.publish(exchange, routingKey, content, { persistent: true, ...properties }, (err: unknown) =>
-          finish(
-            err ? new BrokerUnavailableError(`the broker did not confirm: ${describe(err)}`) : undefined,
-          ),
-        );
-      } catch (err) {
-        finish(new BrokerUnavailableError(`publish failed: ${describe(err)}`));
-      }
+    return publishConfirmed(channel, { exchange, routingKey }, content, properties, limits, {
+      wasReturned: (messageId) => this.returned.delete(messageId),
+      onTimeout: () => {
+        if (!this.blockedBy) this.replace(channel, `no confirm within ${limits.timeoutMs} ms`);
+      },
     });
   }
 
@@ -260,9 +231,4 @@ function withHeartbeat(url: string): string {
 /** host:port only: a URL's credentials never reach a log line. */
 function hostOf(url: string): string {
   return new URL(url).host;
-}
-
-function describe(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return typeof err === 'string' && err ? err : 'negative acknowledgement';
 }

@@ -57,7 +57,7 @@ class QueryPipe<P extends QueryParams> implements PipeTransform<Record<string, u
     for (const [name, param] of Object.entries(this.params)) {
       const value = query[name];
       if (Array.isArray(value)) throw badParameter(name, 'must be given once');
-      const result = (param.schema as z.ZodTypeAny).safeParse(value);
+      const result = param.schema.safeParse(value);
       if (!result.success) throw badParameter(name, result.error.issues[0]?.message ?? 'is not valid');
       parsed[name] = result.data;
     }

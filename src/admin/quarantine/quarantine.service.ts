@@ -93,7 +93,7 @@ export class QuarantineService {
     );
     await this.dataSource
       .getRepository(QuarantinedDelivery)
-      .update({ id }, { replayedAt: () => 'now()', replayDeliveryId: deliveryId } as never);
+      .update({ id }, { replayedAt: () => 'now()', replayDeliveryId: deliveryId });
     return { deliveryId };
   }
 
