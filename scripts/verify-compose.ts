@@ -3,7 +3,8 @@
  * worker and nginx with healthchecks; the api scales (no container_name, no host port, replicas ≥ 2);
  * dependencies wait for health; named volumes; every variable handed to the service is in
  * .env.example and in the service's own validation schema (src/config/env.schema.ts), and the
- * defaults of a first run (an empty environment) pass that validation.
+ * defaults of a first run (an empty environment, the DEV-ONLY secret files) pass that validation;
+ * secrets reach every service as Docker secrets, consistently (scripts/compose-secrets.ts).
  *
  *   node -r ts-node/register/transpile-only scripts/verify-compose.ts
  */
@@ -11,6 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { envSchema, parseByteSize, validateEnv } from '../src/config/env.schema';
+import { checkSecretWiring, firstRunEnvironment, isFileVariable, secretMounts } from './compose-secrets';
 import { REPO, check, log, runScript } from './lib';
 
 /** VERIFY_COMPOSE_FILE: check another file (e.g. a broken copy, to see the checks fail). */
@@ -67,7 +69,8 @@ function envExampleKeys(): Set<string> {
   return new Set(
     readFileSync(join(REPO, '.env.example'), 'utf8')
       .split('\n')
-      .map((line) => /^\s*([A-Z0-9_]+)=/.exec(line)?.[1])
+      // `# NAME=…` counts: an optional variable, documented but left unset.
+      .map((line) => /^\s*(?:#\s*)?([A-Z0-9_]+)=/.exec(line)?.[1])
       .filter((key): key is string => key !== undefined),
   );
 }
@@ -124,6 +127,12 @@ runScript('verify-compose', () => {
   const env = envSchema.shape;
   const example = envExampleKeys();
   const missingVariables = new Set<string>();
+  const declaredSecrets = (compose.secrets as Record<string, Mapping> | undefined) ?? {};
+  const mounts = new Map<string, Map<string, string>>();
+  const mountsOf = (name: string) => {
+    if (!mounts.has(name)) mounts.set(name, secretMounts(name, services[name], declaredSecrets));
+    return mounts.get(name)!;
+  };
   for (const [name, role] of [
     ['api', 'api'],
     ['worker', 'worker'],
@@ -142,7 +151,7 @@ runScript('verify-compose', () => {
     check(environment.APP_ROLE === role, `${name} runs APP_ROLE=${role}`);
     const keys = Object.keys(environment);
     const notInExample = keys.filter((key) => !example.has(key));
-    const notInSchema = keys.filter((key) => !(key in env));
+    const notInSchema = keys.filter((key) => !(key in env) && !isFileVariable(key));
     check(
       notInExample.length === 0,
       `${name}: its ${keys.length} variables are all in .env.example${notInExample.length ? ` (not: ${notInExample.join(', ')})` : ''}`,
@@ -155,7 +164,7 @@ runScript('verify-compose', () => {
     const resolved = Object.fromEntries(
       Object.entries(environment).map(([key, value]) => [key, interpolate(value, {}, missingVariables)]),
     );
-    const validated = validateEnv(resolved);
+    const validated = validateEnv(firstRunEnvironment(name, resolved, mountsOf(name)));
     check(validated.APP_ROLE === role, `${name}: the first-run environment passes the service's validation`);
     check(
       durationSeconds(text(service.stop_grace_period ?? '10s')) > validated.SHUTDOWN_TIMEOUT_MS / 1000,
@@ -173,6 +182,7 @@ runScript('verify-compose', () => {
       `${name}'s healthcheck asks the service's /health endpoint`,
     );
   }
+  checkSecretWiring(compose, services, mountsOf);
   check(
     missingVariables.size === 0,
     `every variable has a first-run default (${[...missingVariables].join(', ') || 'none missing'})`,

@@ -65,6 +65,11 @@ describe('validateEnv', () => {
 
   it('refuses a missing WEBHOOK_SECRETS and names it', () => {
     expect(problemWith({})).toMatch(/WEBHOOK_SECRETS: is required/);
+    expect(problemWith({ APP_ROLE: 'api' })).toMatch(/WEBHOOK_SECRETS: is required/);
+  });
+
+  it('does not ask the worker role for webhook secrets: it verifies nothing', () => {
+    expect(validateEnv({ APP_ROLE: 'worker' }).WEBHOOK_SECRETS).toBeUndefined();
   });
 
   it('refuses an empty WEBHOOK_SECRETS and names it', () => {

@@ -97,7 +97,7 @@ export const envSchema = z.object({
 export type Env = z.infer<typeof envSchema>;
 
 const REQUIRED_SECRETS =
-  'is required unless WEBHOOK_SPACES_FILE is set (comma-separated secrets, each at least 16 characters)';
+  'is required unless WEBHOOK_SPACES_FILE is set, in the roles that receive webhooks (api, all): comma-separated secrets, each at least 16 characters';
 
 /**
  * Validates `process.env`-like input (`<NAME>_FILE` variables read first, see secret-files.ts);
@@ -105,7 +105,8 @@ const REQUIRED_SECRETS =
  */
 export function validateEnv(input: Record<string, unknown>): Env {
   const schema = envSchema.superRefine((env, ctx) => {
-    if (env.WEBHOOK_SECRETS === undefined && env.WEBHOOK_SPACES_FILE === undefined)
+    // The worker verifies nothing: it stores what the api already verified.
+    if (env.APP_ROLE !== 'worker' && env.WEBHOOK_SECRETS === undefined && env.WEBHOOK_SPACES_FILE === undefined)
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['WEBHOOK_SECRETS'], message: REQUIRED_SECRETS });
   });
   return parseOrThrow(schema, resolveSecretFiles(input));

@@ -17,6 +17,8 @@ export interface DeliveryToStore {
   receivedAt: Date;
   body: Buffer;
   parsed: ParsedDelivery;
+  /** Set by the api: keep the whole delivery in quarantine with this reason, store none of it. */
+  quarantineReason?: string;
 }
 
 /** A webhook_events row to be, with what the revision guard needs. Texts are sent to PostgreSQL as they are. */
@@ -57,6 +59,12 @@ export const MAX_KEY_BYTES = 512;
 /** The rows of one delivery: its events, and the quarantine rows of whatever cannot be stored. */
 export function rowsOf(delivery: DeliveryToStore): { events: EventRow[]; quarantine: QuarantineRow[] } {
   const { parsed, body } = delivery;
+  // The api found the delivery must not be stored (e.g. its apiSpaceId is not its signer's): one
+  // whole-delivery row with its exact bytes, and no event of it at all.
+  if (delivery.quarantineReason !== undefined) {
+    const { deliveryId, receivedAt, quarantineReason: reason } = delivery;
+    return { events: [], quarantine: [{ deliveryId, receivedAt, reason, itemIndex: null, body }] };
+  }
   const quarantine: QuarantineRow[] = parsed.malformed.map((item) => ({
     deliveryId: delivery.deliveryId,
     receivedAt: delivery.receivedAt,

@@ -53,4 +53,7 @@ export function installGracefulShutdown(app: INestApplication, config: Lifecycle
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
+  // SIGHUP reloads WEBHOOK_SPACES_FILE where there is one; anywhere else it must not do what
+  // Node does by default (exit), or a reload sent to every process would stop the workers.
+  process.on('SIGHUP', () => logger.log('SIGHUP received'));
 }

@@ -12,6 +12,11 @@ export interface DeliveryMessage {
   /** Items in the body (1 for one envelope), so the worker bounds a batch without parsing. */
   itemCount: number;
   body: Buffer;
+  /**
+   * Set by the api when the delivery must be kept in quarantined_deliveries whole, with this reason,
+   * instead of being stored as events (signed with one API space's secret, naming another).
+   */
+  quarantineReason?: string;
 }
 
 /** Header names of a delivery message: the contract between the api and the worker. */
@@ -21,6 +26,7 @@ export const DeliveryHeaders = {
   itemCount: 'x-item-count',
   failureReason: 'x-failure-reason',
   failedAt: 'x-failed-at',
+  quarantineReason: 'x-quarantine-reason',
   /** When an operator moved a dead letter back to the main queue. */
   replayedAt: 'x-replayed-at',
 } as const;
@@ -36,6 +42,9 @@ export function deliveryProperties(message: DeliveryMessage): Options.Publish {
       [DeliveryHeaders.deliveryId]: message.deliveryId,
       [DeliveryHeaders.receivedAt]: message.receivedAt.toISOString(),
       [DeliveryHeaders.itemCount]: message.itemCount,
+      ...(message.quarantineReason === undefined
+        ? {}
+        : { [DeliveryHeaders.quarantineReason]: message.quarantineReason }),
     },
   };
 }
@@ -55,10 +64,17 @@ export function deliveryOf(message: ConsumeMessage): DeliveryMessage {
     receivedAt: Number.isNaN(receivedAt.getTime()) ? new Date() : receivedAt,
     itemCount: itemCountOf(message),
     body: message.content,
+    ...quarantineReasonOf(headers[DeliveryHeaders.quarantineReason]),
   };
 }
 
 export function itemCountOf(message: ConsumeMessage): number {
   const count = Number(message.properties.headers?.[DeliveryHeaders.itemCount]);
   return Number.isSafeInteger(count) && count > 0 ? count : 1;
+}
+
+/** AMQP gives a header string back as a string, or as bytes when it was sent as such. */
+function quarantineReasonOf(header: unknown): { quarantineReason?: string } {
+  const reason = Buffer.isBuffer(header) ? header.toString('utf8') : header;
+  return typeof reason === 'string' && reason !== '' ? { quarantineReason: reason } : {};
 }

@@ -2,6 +2,8 @@ import { HttpStatus, UnauthorizedException, type ExecutionContext } from '@nestj
 import { createHmac } from 'node:crypto';
 import { Metrics } from '../metrics/metrics.service';
 import { SignatureGuard } from './signature.guard';
+import { SignatureMetrics } from './signature.metrics';
+import { SpaceSecrets } from './space-secrets';
 
 const SECRET = 'guard-secret-0123456789abcdef';
 const SECOND = 'guard-rotated-abcdefghijklmnop';
@@ -31,7 +33,12 @@ describe(SignatureGuard.name, () => {
   let guard: SignatureGuard;
   beforeEach(() => {
     metrics = new Metrics();
-    guard = new SignatureGuard({ secrets: [SECRET, SECOND], spacesFile: null }, metrics);
+    const secrets = new SpaceSecrets(
+      { secrets: [SECRET, SECOND], spacesFile: null },
+      new SignatureMetrics(metrics),
+    );
+    secrets.onModuleInit();
+    guard = new SignatureGuard(secrets, metrics);
   });
 
   const badSignatures = async () =>
@@ -79,6 +86,16 @@ describe(SignatureGuard.name, () => {
     const headers = { 'x-comapi-signature': [sign(BODY), sign(BODY)] };
     expect(rejectionOf(guard, contextFor({ headers, rawBody: BODY })).getStatus()).toBe(
       HttpStatus.UNAUTHORIZED,
+    );
+  });
+
+  it('says whether the header was missing, not hex, or matched no secret', () => {
+    const answer = (headers: Record<string, string>) =>
+      rejectionOf(guard, contextFor({ headers, rawBody: BODY })).message;
+    expect(answer({})).toBe('X-Comapi-Signature header is missing');
+    expect(answer({ 'x-comapi-signature': 'zz' })).toMatch(/does not match the body.*not 40 hex digits/);
+    expect(answer({ 'x-comapi-signature': '00'.repeat(20) })).toBe(
+      'X-Comapi-Signature does not match the body (hex HMAC-SHA1 of the raw body expected)',
     );
   });
 

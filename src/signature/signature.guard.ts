@@ -6,34 +6,35 @@ import {
   type RawBodyRequest,
 } from '@nestjs/common';
 import type { Request } from 'express';
-import { SignatureConfig } from '../config/config.slices';
 import { Metrics } from '../metrics/metrics.service';
-import { SIGNATURE_HEADER, SignatureVerifier } from './signature.verifier';
+import { SpaceSecrets } from './space-secrets';
+import { SIGNATURE_HEADER } from './signature.verifier';
+
+/** What a 401 says: whether the header was missing, not a hex digest, or matched no secret. */
+const REFUSALS = {
+  missing: 'X-Comapi-Signature header is missing',
+  not_hex:
+    'X-Comapi-Signature does not match the body (hex HMAC-SHA1 of the raw body expected): it is not 40 hex digits',
+  no_match: 'X-Comapi-Signature does not match the body (hex HMAC-SHA1 of the raw body expected)',
+} as const;
 
 /**
  * Lets a request through only when X-Comapi-Signature matches its raw body (`request.rawBody`, set
- * before anything parses it) under one of the configured secrets.
+ * before anything parses it) under one of the secrets in force (SpaceSecrets decides).
  */
 @Injectable()
 export class SignatureGuard implements CanActivate {
-  private readonly verifier: SignatureVerifier;
-
   constructor(
-    config: SignatureConfig,
+    private readonly secrets: SpaceSecrets,
     private readonly metrics: Metrics,
-  ) {
-    this.verifier = new SignatureVerifier(config.secrets);
-  }
+  ) {}
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<RawBodyRequest<Request>>();
     if (!request.rawBody) throw new Error('SignatureGuard needs the raw body (RawBodyMiddleware)');
-    if (this.verifier.verify(request.rawBody, request.headers[SIGNATURE_HEADER])) return true;
+    const verification = this.secrets.verify(request.rawBody, request.headers[SIGNATURE_HEADER]);
+    if (verification.ok) return true;
     this.metrics.countDelivery('bad_signature');
-    throw new UnauthorizedException(
-      request.headers[SIGNATURE_HEADER] === undefined
-        ? 'X-Comapi-Signature header is missing'
-        : 'X-Comapi-Signature does not match the body (hex HMAC-SHA1 of the raw body expected)',
-    );
+    throw new UnauthorizedException(REFUSALS[verification.problem]);
   }
 }

@@ -1,15 +1,15 @@
 import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
 import { MessagingModule } from '../messaging/messaging.module';
-import { SignatureGuard } from '../signature/signature.guard';
+import { SignatureModule } from '../signature/signature.module';
 import { RawBodyMiddleware } from './raw-body.middleware';
 import { RequestLogMiddleware } from './request-log.middleware';
 import { WebhookController } from './webhook.controller';
 import { WebhookIntake } from './webhook-intake.service';
 
 @Module({
-  imports: [MessagingModule],
+  imports: [MessagingModule, SignatureModule],
   controllers: [WebhookController],
-  providers: [WebhookIntake, SignatureGuard],
+  providers: [WebhookIntake],
 })
 export class WebhookModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
