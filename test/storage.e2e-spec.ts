@@ -384,6 +384,28 @@ describe('storage of events (APP_ROLE=all)', () => {
     expect(await conflictCount()).toBe(before + 1);
   });
 
+  it('never lets a repeated eventId with other content move the state, even with a higher revision', async () => {
+    const key = `msg-conflict-${Date.now()}`;
+    const first = envelope({ name: 'message.sent', revision: 1, payload: { messageId: key } });
+    await deliver(JSON.stringify(first), 1);
+    await waitForEvents([first.eventId as string]);
+    // The same eventId again, claiming revision 5, together with a genuinely new revision 3.
+    const repeat = { ...first, name: 'message.read', revision: 5 };
+    const next = envelope({ name: 'message.delivered', revision: 3, payload: { messageId: key } });
+    await deliver(JSON.stringify([repeat, next]), 2);
+    const [stored] = await waitForEvents([next.eventId as string]);
+    expect(stored.outcome).toBe('applied');
+    expect(
+      await db.rows('SELECT revision, event_id, event_name FROM entity_revisions WHERE entity_id = $1', [
+        key,
+      ]),
+    ).toEqual([{ revision: '3', event_id: next.eventId, event_name: 'message.delivered' }]);
+    expect((await eventRows([first.eventId as string]))[0]).toMatchObject({
+      revision: '1',
+      name: 'message.sent',
+    });
+  });
+
   const conflictCount = async () => {
     const metrics = await (await fetch(`${app.url}/metrics`)).text();
     return Number(/^webhook_event_conflicts_total (\d+)/m.exec(metrics)?.[1] ?? NaN);

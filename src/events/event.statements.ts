@@ -116,6 +116,20 @@ export async function insertEvents(
   return new Set(inserted.map((row) => row.event_id));
 }
 
+/** Corrects the outcome of stored events (eventId → outcome). */
+export async function updateOutcomes(
+  manager: EntityManager,
+  changes: readonly [string, EventOutcome][],
+): Promise<void> {
+  if (changes.length === 0) return;
+  await manager.query(
+    `UPDATE webhook_events e SET outcome = t.outcome
+       FROM unnest($1::text[], $2::text[]) AS t(event_id, outcome)
+      WHERE e.event_id = t.event_id`,
+    [changes.map(([eventId]) => eventId), changes.map(([, outcome]) => outcome)],
+  );
+}
+
 /** The latest state per entity, moved only by a strictly higher revision. */
 export async function upsertRevisions(manager: EntityManager, winners: readonly EventRow[]): Promise<void> {
   if (winners.length === 0) return;

@@ -10,6 +10,7 @@ import {
   insertOutbox,
   insertQuarantine,
   lockAndReadRevisions,
+  updateOutcomes,
   upsertRevisions,
 } from './event.statements';
 import { RevisionGuard, decideOutcomes } from './revision.rules';
@@ -52,8 +53,23 @@ export class EventStore {
       const outcome = emptyOutcome(repeats);
       outcome.quarantined = await insertQuarantine(manager, quarantine);
       if (events.length === 0) return outcome;
-      const { outcomes, winners } = decideOutcomes(events, await lockAndReadRevisions(manager, events));
+      const storedRevisions = await lockAndReadRevisions(manager, events);
+      let { outcomes, winners } = decideOutcomes(events, storedRevisions);
       const inserted = await insertEvents(manager, events, outcomes);
+      // Outcomes were decided as if every event were new. A repeated eventId that was decided
+      // `applied` (its content differs from the stored event's: a higher revision) must not count:
+      // decide again over the inserted events alone and correct the rows whose outcome changes.
+      if (events.some((row) => !inserted.has(row.eventId) && outcomes.get(row.eventId) === 'applied')) {
+        const first = outcomes;
+        ({ outcomes, winners } = decideOutcomes(
+          events.filter((row) => inserted.has(row.eventId)),
+          storedRevisions,
+        ));
+        await updateOutcomes(
+          manager,
+          [...outcomes].filter(([eventId, outcome]) => first.get(eventId) !== outcome),
+        );
+      }
       await upsertRevisions(manager, [...winners.values()] as EventRow[]);
       for (const row of events) {
         if (inserted.has(row.eventId)) {
