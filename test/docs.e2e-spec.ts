@@ -6,14 +6,20 @@ import { fixture, postWebhook } from './support/signing';
 
 interface Operation {
   parameters?: { name: string; in: string; required?: boolean }[];
+  security?: Record<string, string[]>[];
   requestBody?: { content: Record<string, { schema: { oneOf?: Record<string, unknown>[] } }> };
   responses: Record<string, unknown>;
 }
 interface OpenApiDocument {
   openapi: string;
   paths: Record<string, Record<string, Operation>>;
-  components?: { schemas?: Record<string, unknown> };
+  components?: {
+    schemas?: Record<string, unknown>;
+    securitySchemes?: Record<string, { type: string; scheme?: string }>;
+  };
 }
+
+const ADMIN_KEY = 'admin-key-of-the-docs-tests-0123456789abcdef';
 
 describe('API documentation (api role)', () => {
   let app: TestApp;
@@ -21,7 +27,12 @@ describe('API documentation (api role)', () => {
   let raw: string;
 
   beforeAll(async () => {
-    app = await startApp({ APP_ROLE: 'api', WEBHOOK_SECRETS: `${TEST_SECRET},${OTHER_SECRET}` });
+    // ADMIN_API_KEYS set: the api role has no database, so no /admin, whatever the keys.
+    app = await startApp({
+      APP_ROLE: 'api',
+      WEBHOOK_SECRETS: `${TEST_SECRET},${OTHER_SECRET}`,
+      ADMIN_API_KEYS: ADMIN_KEY,
+    });
     const res = await fetch(`${app.url}/docs-json`);
     expect(res.status).toBe(200);
     raw = await res.text();
@@ -80,9 +91,14 @@ describe('API documentation (api role)', () => {
       expect(document.paths[path]?.get).toBeDefined();
   });
 
+  it('shows only the routes the api role serves: no /admin', () => {
+    expect(Object.keys(document.paths).filter((path) => path.startsWith('/admin'))).toEqual([]);
+  });
+
   it('never shows a configured secret', () => {
     expect(raw).not.toContain(TEST_SECRET);
     expect(raw).not.toContain(OTHER_SECRET);
+    expect(raw).not.toContain(ADMIN_KEY);
   });
 
   it('serves the Swagger UI at /docs', async () => {
@@ -101,7 +117,7 @@ describe('worker role', () => {
 
   beforeAll(async () => {
     probe = await BrokerProbe.connect();
-    app = await startApp({ APP_ROLE: 'worker' });
+    app = await startApp({ APP_ROLE: 'worker', ADMIN_API_KEYS: ADMIN_KEY });
   });
 
   afterAll(async () => {
@@ -130,11 +146,61 @@ describe('worker role', () => {
     await res.body?.cancel();
   });
 
-  it('serves no API documentation (only /health* and /metrics)', async () => {
-    for (const path of ['/docs', '/docs-json']) {
-      const res = await fetch(`${app.url}${path}`);
-      expect(res.status).toBe(404);
-      await res.body?.cancel();
+  it('documents the routes the worker serves: /admin (bearer auth) and health, no /webhook', async () => {
+    const res = await fetch(`${app.url}/docs-json`);
+    expect(res.status).toBe(200);
+    const raw = await res.text();
+    const document = JSON.parse(raw) as OpenApiDocument;
+    expect(document.openapi).toMatch(/^3\./);
+    expect(document.paths['/webhook']).toBeUndefined();
+    for (const path of ['/health', '/health/ready', '/health/live'])
+      expect(document.paths[path]?.get).toBeDefined();
+    const admin: [string, string][] = [
+      ['get', '/admin/events'],
+      ['get', '/admin/events/{eventId}'],
+      ['get', '/admin/entities/{entityType}/{entityId}'],
+      ['get', '/admin/quarantine'],
+      ['get', '/admin/quarantine/{id}'],
+      ['post', '/admin/quarantine/{id}/replay'],
+      ['get', '/admin/dead-letters'],
+      ['post', '/admin/dead-letters/replay'],
+      ['post', '/admin/events/replay'],
+    ];
+    expect(
+      Object.entries(document.paths)
+        .filter(([path]) => path.startsWith('/admin'))
+        .flatMap(([path, operations]) => Object.keys(operations).map((method) => [method, path]))
+        .sort(),
+    ).toEqual([...admin].sort());
+    for (const [method, path] of admin) {
+      const operation = document.paths[path][method];
+      expect([path, operation.security]).toEqual([path, [{ bearer: [] }]]);
+      expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(['400', '401']));
     }
+    expect(document.components?.securitySchemes?.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    const filters = (document.paths['/admin/events'].get.parameters ?? []).map((p) => p.name);
+    expect(filters).toEqual(
+      expect.arrayContaining([
+        'name',
+        'apiSpaceId',
+        'entityType',
+        'entityId',
+        'outcome',
+        'deliveryId',
+        'since',
+        'until',
+        'limit',
+        'cursor',
+      ]),
+    );
+    expect(raw).not.toContain(ADMIN_KEY);
+    expect(raw).not.toContain(TEST_SECRET);
+  });
+
+  it('serves the Swagger UI at /docs', async () => {
+    const res = await fetch(`${app.url}/docs`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await res.text()).toMatch(/swagger/i);
   });
 });

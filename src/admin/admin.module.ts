@@ -1,4 +1,4 @@
-import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { EventsModule } from '../events/events.module';
 import { OutboundMessagingModule } from '../messaging/messaging.module';
 import { DeadLetterQueue } from '../messaging/dead-letter.queue';
@@ -8,7 +8,6 @@ import { EventsController } from './events/events.controller';
 import { AdminCursors } from './http/admin-cursors';
 import { AdminKeyGuard } from './http/admin-key.guard';
 import { AdminRequestLog } from './http/admin-request.interceptor';
-import { JsonBodyMiddleware } from './http/json-body.middleware';
 import { QuarantineController } from './quarantine/quarantine.controller';
 import { QuarantineService } from './quarantine/quarantine.service';
 
@@ -22,8 +21,4 @@ import { QuarantineService } from './quarantine/quarantine.service';
   controllers: [EventsController, QuarantineController, DeadLettersController],
   providers: [EventQueries, QuarantineService, DeadLetterQueue, AdminCursors, AdminKeyGuard, AdminRequestLog],
 })
-export class AdminModule implements NestModule {
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(JsonBodyMiddleware).forRoutes({ path: 'admin/events/replay', method: RequestMethod.POST });
-  }
-}
+export class AdminModule {}

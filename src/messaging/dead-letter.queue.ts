@@ -17,7 +17,11 @@ export class DeadLetterQueue implements OnApplicationBootstrap, OnApplicationShu
 
   constructor(private readonly config: BrokerConfig) {
     this.topology = topologyFor(config.prefix);
-    this.connection = new AmqpConnection({ urls: config.urls, name: `${config.prefix}-dead-letters`, topology: this.topology });
+    this.connection = new AmqpConnection({
+      urls: config.urls,
+      name: `${config.prefix}-dead-letters`,
+      topology: this.topology,
+    });
   }
 
   onApplicationBootstrap(): void {
@@ -32,14 +36,23 @@ export class DeadLetterQueue implements OnApplicationBootstrap, OnApplicationShu
     return (await this.channel().checkQueue(this.topology.deadLetterQueue)).messageCount;
   }
 
-  /** Moves up to `limit` dead letters (all when undefined) back; returns how many moved. */
+  /**
+   * Moves up to `limit` dead letters back (all those there now when undefined: a delivery that
+   * fails again while the cause persists comes back to the queue, and must not be moved round and
+   * round in one call); returns how many moved.
+   */
   async moveBack(limit?: number): Promise<number> {
     const channel = this.channel();
+    const present = (await channel.checkQueue(this.topology.deadLetterQueue)).messageCount;
+    const most = Math.min(limit ?? present, present);
     let moved = 0;
-    while (limit === undefined || moved < limit) {
+    while (moved < most) {
       const message = await channel.get(this.topology.deadLetterQueue, { noAck: false });
       if (message === false) break;
-      const headers = { ...message.properties.headers, [DeliveryHeaders.replayedAt]: new Date().toISOString() };
+      const headers = {
+        ...message.properties.headers,
+        [DeliveryHeaders.replayedAt]: new Date().toISOString(),
+      };
       try {
         await this.connection.publish(
           this.topology.exchange,
@@ -60,7 +73,10 @@ export class DeadLetterQueue implements OnApplicationBootstrap, OnApplicationShu
 
   private channel() {
     const channel = this.connection.channel;
-    if (!channel) throw new BrokerUnavailableError(`not connected to the message broker (${this.connection.status().state})`);
+    if (!channel)
+      throw new BrokerUnavailableError(
+        `not connected to the message broker (${this.connection.status().state})`,
+      );
     return channel;
   }
 }

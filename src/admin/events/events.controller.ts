@@ -1,17 +1,20 @@
-import { Body, Get, HttpStatus, NotFoundException, Param, Post } from '@nestjs/common';
+import { Get, HttpStatus, NotFoundException, Param, Post, Req } from '@nestjs/common';
 import { ApiBody } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
+import type { Request } from 'express';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { replayEvents } from '../../feed/feed.replay';
 import { EntityStory, EventPage, EventView, EventsReplayed, ReplayRequest } from '../admin.views';
 import { AdminController, AdminEndpoint } from '../http/admin.decorators';
 import { AdminCursors } from '../http/admin-cursors';
+import { readJsonBody } from '../http/json-body';
 import {
   PAGE_PARAMS,
   ValidQuery,
   badParameter,
   isoInstant,
+  optionalText,
   text,
   type ParsedQuery,
 } from '../http/query-params';
@@ -51,7 +54,7 @@ const EVENT_FILTERS = {
 
 const SPACE = {
   apiSpaceId: {
-    schema: z.string().max(512).default(''),
+    schema: optionalText().default(''),
     description: 'The API space of the entity (default: none).',
     type: 'string',
   },
@@ -77,7 +80,7 @@ export class EventsController {
   events(
     @ValidQuery(EVENT_FILTERS) { limit, cursor, ...filters }: ParsedQuery<typeof EVENT_FILTERS>,
   ): Promise<EventPage> {
-    return this.queries.list(filters, limit, cursor, this.cursors.codec);
+    return this.queries.list(filters, limit, cursor, this.cursors.events);
   }
 
   @Get('events/:eventId')
@@ -116,8 +119,8 @@ export class EventsController {
     type: ReplayRequest,
     examples: { day: { value: { since: '2026-11-20T00:00:00Z', until: '2026-11-21T00:00:00Z' } } },
   })
-  async replay(@Body() body: unknown): Promise<EventsReplayed> {
-    const parsed = replayRequest.safeParse(body);
+  async replay(@Req() req: Request): Promise<EventsReplayed> {
+    const parsed = replayRequest.safeParse(await readJsonBody(req));
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       throw badParameter(String(issue.path[0] ?? 'body'), issue.message);

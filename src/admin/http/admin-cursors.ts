@@ -2,12 +2,14 @@ import { Injectable } from '@nestjs/common';
 import { AdminConfig } from '../../config/config.slices';
 import { CursorCodec } from './cursor';
 
-/** The cursor codec of this deployment (keyed by ADMIN_API_KEYS, shared by every replica). */
+/** The cursor codecs of this deployment, one per list (keyed by ADMIN_API_KEYS, shared by every replica). */
 @Injectable()
 export class AdminCursors {
-  readonly codec: CursorCodec;
+  readonly events: CursorCodec;
+  readonly quarantine: CursorCodec;
 
   constructor(config: AdminConfig) {
-    this.codec = new CursorCodec(config.apiKeys);
+    this.events = new CursorCodec(config.apiKeys, 'events');
+    this.quarantine = new CursorCodec(config.apiKeys, 'quarantine');
   }
 }

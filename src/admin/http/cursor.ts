@@ -8,16 +8,16 @@ export interface Position {
 }
 
 /**
- * Opaque keyset cursors: the position, signed with a key derived from ADMIN_API_KEYS, so a cursor
- * that was altered is refused (400) instead of silently paging from somewhere else. Every replica
- * with the same keys reads the others' cursors.
+ * Opaque keyset cursors: the position, signed with a key derived from ADMIN_API_KEYS and the list's
+ * name, so a cursor that was altered, or that another list issued, is refused (400) instead of
+ * silently paging from somewhere else. Every replica with the same keys reads the others' cursors.
  */
 export class CursorCodec {
   private readonly key: Buffer;
 
-  constructor(apiKeys: readonly string[]) {
+  constructor(apiKeys: readonly string[], list: string) {
     this.key = createHash('sha256')
-      .update(`admin cursors\n${apiKeys.join('\n')}`)
+      .update(`admin cursors\n${list}\n${apiKeys.join('\n')}`)
       .digest();
   }
 

@@ -26,8 +26,16 @@ export const isoInstant = z.string().transform((value, ctx) => {
   return z.NEVER;
 });
 
+/** PostgreSQL text cannot hold NUL: no stored value has one, and a query with one would fail (500). */
+export const noNul = (value: string): boolean => !value.includes('\u0000');
+const NO_NUL = 'must not contain a NUL character';
+
 export const text = (max = 512) =>
-  z.string().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+  z.string().min(1, 'must not be empty').max(max, `must be at most ${max} characters`).refine(noNul, NO_NUL);
+
+/** Like text(), empty allowed. */
+export const optionalText = (max = 512) =>
+  z.string().max(max, `must be at most ${max} characters`).refine(noNul, NO_NUL);
 
 /** The parameters of every list: `limit` (1–500, default 50) and the `cursor` of the previous page. */
 export const PAGE_PARAMS = {

@@ -1,4 +1,5 @@
-import { Get, HttpStatus, Param, ParseIntPipe, Post } from '@nestjs/common';
+import { Get, HttpStatus, Param, Post, type PipeTransform } from '@nestjs/common';
+import { ApiParam } from '@nestjs/swagger';
 import { QuarantineDetail, QuarantinePage, ReplayAccepted } from '../admin.views';
 import { AdminController, AdminEndpoint } from '../http/admin.decorators';
 import { AdminCursors } from '../http/admin-cursors';
@@ -27,9 +28,17 @@ const QUARANTINE_FILTERS = {
   ...PAGE_PARAMS,
 } as const;
 
-/** The row id: a positive integer, else 400 naming `id`. */
-const RowId = () =>
-  new ParseIntPipe({ exceptionFactory: () => badParameter('id', 'must be a positive whole number') });
+const BIGINT_MAX = 9223372036854775807n;
+
+/** The row id (bigint): a whole number from 1 to 2^63 - 1, kept as exact text; else 400 naming `id`. */
+class RowId implements PipeTransform<string, string> {
+  transform(value: string): string {
+    const id = /^\d{1,19}$/.test(value) ? BigInt(value) : 0n;
+    if (id < 1n || id > BIGINT_MAX)
+      throw badParameter('id', `must be a whole number from 1 to ${BIGINT_MAX}`);
+    return id.toString();
+  }
+}
 
 @AdminController('quarantine')
 export class QuarantineController {
@@ -47,7 +56,7 @@ export class QuarantineController {
   list(
     @ValidQuery(QUARANTINE_FILTERS) { limit, cursor, ...filters }: ParsedQuery<typeof QUARANTINE_FILTERS>,
   ): Promise<QuarantinePage> {
-    return this.quarantine.list(filters, limit, cursor, this.cursors.codec);
+    return this.quarantine.list(filters, limit, cursor, this.cursors.quarantine);
   }
 
   @Get(':id')
@@ -56,8 +65,9 @@ export class QuarantineController {
     answer: QuarantineDetail,
     notFound: 'No such row.',
   })
-  one(@Param('id', RowId()) id: number): Promise<QuarantineDetail> {
-    return this.quarantine.one(positive(id));
+  @ApiParam({ name: 'id', type: 'integer', example: 17 })
+  one(@Param('id', RowId) id: string): Promise<QuarantineDetail> {
+    return this.quarantine.one(id);
   }
 
   @Post(':id/replay')
@@ -69,12 +79,8 @@ export class QuarantineController {
     status: HttpStatus.ACCEPTED,
     notFound: 'No such row.',
   })
-  replay(@Param('id', RowId()) id: number): Promise<ReplayAccepted> {
-    return this.quarantine.replay(positive(id));
+  @ApiParam({ name: 'id', type: 'integer', example: 17 })
+  replay(@Param('id', RowId) id: string): Promise<ReplayAccepted> {
+    return this.quarantine.replay(id);
   }
-}
-
-function positive(id: number): string {
-  if (id < 1) throw badParameter('id', 'must be a positive whole number');
-  return String(id);
 }
