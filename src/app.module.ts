@@ -1,5 +1,6 @@
 import { DynamicModule, Module, type ModuleMetadata } from '@nestjs/common';
 import { AdminModule } from './admin/admin.module';
+import { FaviconController } from './common/favicon.controller';
 import { consumes, servesWebhook } from './app.roles';
 import { ConfigModule } from './config/config.module';
 import type { ConfigSlices } from './config/config.slices';
@@ -27,6 +28,6 @@ export class AppModule {
     if (servesWebhook(config.app.role)) imports.push(WebhookModule);
     if (consumes(config.app.role)) imports.push(ConsumerModule);
     if (consumes(config.app.role) && config.admin.apiKeys.length > 0) imports.push(AdminModule);
-    return { module: AppModule, imports };
+    return { module: AppModule, imports, controllers: [FaviconController] };
   }
 }

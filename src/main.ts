@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { Logger } from 'nestjs-pino';
 import { createApp } from './app.setup';
 import { validateEnv, type Env } from './config/env.schema';
 import { installGracefulShutdown } from './lifecycle/graceful-shutdown';
@@ -7,6 +8,15 @@ async function bootstrap(env: Env): Promise<void> {
   const { app, config } = await createApp(env);
   installGracefulShutdown(app, config.lifecycle);
   await app.listen(config.http.port);
+  // The one line that says what started: an operator reads port, role and version here.
+  const { role, version } = config.app;
+  app
+    .get(Logger)
+    .log(
+      { port: config.http.port, role, version },
+      `listening on port ${config.http.port} (role ${role}, version ${version})`,
+      'Main',
+    );
 }
 
 let env: Env;

@@ -1,16 +1,19 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpStatus, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpStatus } from '@nestjs/common';
 import type { Response } from 'express';
+import { noteReason } from '../logging/request-summary';
 import { RetryLaterError } from './retry-later.error';
 
+/**
+ * A RetryLaterError is answered 503 with Retry-After (the sender tries again later). It writes no
+ * log line of its own: the request line says it, at warn, with this reason
+ * (webhook/request-log.middleware.ts, logging.module.ts), so one refusal is one line.
+ */
 @Catch(RetryLaterError)
 export class RetryLaterFilter implements ExceptionFilter {
-  private readonly logger = new Logger('Webhook');
-
   catch(error: RetryLaterError, host: ArgumentsHost): void {
-    this.logger.warn(`answered 503: ${error.message}`);
-    host
-      .switchToHttp()
-      .getResponse<Response>()
+    const response = host.switchToHttp().getResponse<Response>();
+    noteReason(response, error.message);
+    response
       .status(HttpStatus.SERVICE_UNAVAILABLE)
       .setHeader('Retry-After', String(error.retryAfterSeconds))
       .json({

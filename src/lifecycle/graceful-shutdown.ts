@@ -16,7 +16,7 @@ export function installGracefulShutdown(app: INestApplication, config: Lifecycle
   const logger = app.get(Logger);
   let started = false;
   const shutdown = (signal: NodeJS.Signals) => {
-    if (started) return;
+    if (started) return logger.log(`${signal} received again: still shutting down`);
     started = true;
     logger.log(`${signal} received: shutting down`);
     app.get(Lifecycle).beginShutdown();
@@ -51,8 +51,10 @@ export function installGracefulShutdown(app: INestApplication, config: Lifecycle
         process.exit(1);
       });
   };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
+  // `on`, not `once`: a second signal (npm forwarding one while a process-group kill sends another,
+  // as systemd does) must not fall back to Node's default and kill the drain half-way.
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
   // SIGHUP reloads WEBHOOK_SPACES_FILE where there is one; anywhere else it must not do what
   // Node does by default (exit), or a reload sent to every process would stop the workers.
   process.on('SIGHUP', () => logger.log('SIGHUP received'));

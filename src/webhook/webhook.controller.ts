@@ -1,4 +1,4 @@
-import { Controller, Get, Header, HttpCode, HttpStatus, Post, UseGuards } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode, HttpStatus, Post, Req, UseGuards } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -13,32 +13,76 @@ import {
   ApiUnauthorizedResponse,
   getSchemaPath,
 } from '@nestjs/swagger';
-import { AppConfig } from '../config/config.slices';
+import type { Request } from 'express';
+import { consumes } from '../app.roles';
+import { AppConfig, BrokerConfig, HttpConfig } from '../config/config.slices';
+import { HealthRegistry, type HealthProbe } from '../health/health.registry';
 import { Readiness } from '../health/readiness';
 import { SignatureGuard } from '../signature/signature.guard';
+import { freshEnvelope } from './example-envelope';
+import { QueueBacklog } from './queue-backlog';
 import { RawBytes, Received, type ReceivedDelivery } from './received-delivery';
-import { renderTestPage } from './test-page';
-import { EnvelopeDoc, ErrorBody, WebhookAck } from './webhook.dto';
+import { TEST_PAGE_CSP, renderTestPage, type StorageState } from './test-page';
+import {
+  DELIVERY_ID_HEADER,
+  ERROR_EXAMPLES,
+  EnvelopeDoc,
+  ErrorBody,
+  RETRY_AFTER_HEADER,
+  WebhookAck,
+  requestExamples,
+} from './webhook.dto';
 import { WebhookIntake } from './webhook-intake.service';
 
+const errorContent = (status: keyof typeof ERROR_EXAMPLES) => ({
+  'application/json': { schema: { $ref: getSchemaPath(ErrorBody) }, examples: ERROR_EXAMPLES[status] },
+});
+
+/** A Host header that can be shown as it is: a name or address and an optional port. */
+const PRINTABLE_HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
 @ApiTags('webhook')
-@ApiExtraModels(EnvelopeDoc)
+@ApiExtraModels(EnvelopeDoc, ErrorBody)
 @Controller('webhook')
 export class WebhookController {
+  private readonly backlog: QueueBacklog;
+
   constructor(
     private readonly intake: WebhookIntake,
     private readonly readiness: Readiness,
     private readonly app: AppConfig,
-  ) {}
+    private readonly http: HttpConfig,
+    private readonly health: HealthRegistry,
+    broker: BrokerConfig,
+  ) {
+    this.backlog = new QueueBacklog(broker.urls, broker.prefix);
+  }
 
   @Get()
   @Header('Content-Type', 'text/html; charset=utf-8')
   @Header('Cache-Control', 'no-store')
-  @ApiOperation({ summary: 'Test page: is the endpoint up and ready to accept deliveries' })
+  @Header('Content-Security-Policy', TEST_PAGE_CSP)
+  @Header('X-Content-Type-Options', 'nosniff')
+  @Header('Referrer-Policy', 'no-referrer')
+  @ApiOperation({
+    summary: 'Test page: is the endpoint up and ready; sign and send a test delivery',
+    description:
+      'A small HTML page: readiness (and why not), storage health and the queue backlog in the roles that store, ' +
+      'a form that signs a body in the browser (Web Crypto; the secret never leaves the page) and POSTs it, and ' +
+      'the same as a curl line for this host. Use its "Sign" button to make the X-Comapi-Signature for "Try it out" below.',
+  })
   @ApiProduces('text/html')
   @ApiOkResponse({ description: 'A small HTML page.', schema: { type: 'string' } })
-  async page(): Promise<string> {
-    return renderTestPage({ ...(await this.readiness.check()), role: this.app.role });
+  async page(@Req() req: Request): Promise<string> {
+    const [verdict, storage] = await Promise.all([this.readiness.check(), this.storageState()]);
+    return renderTestPage({
+      ...verdict,
+      role: this.app.role,
+      version: this.app.version,
+      endpoint: `${this.originOf(req)}/webhook`,
+      body: JSON.stringify(freshEnvelope(), null, 2),
+      storage,
+    });
   }
 
   @Post()
@@ -50,12 +94,20 @@ export class WebhookController {
       'One envelope or a batch (JSON array, up to 500 in Dotdigital batch mode; larger ones are accepted too). ' +
       'The body is read as raw bytes whatever the Content-Type. The answer comes only after the delivery is ' +
       'durably in the message broker (publisher confirm). Malformed batch items are kept in quarantine and never ' +
-      'sink the batch. The X-Delivery-Id response header names the delivery in logs and in the database.',
+      'sink the batch. A repeated eventId is answered 200 like any other and stored once. The X-Delivery-Id ' +
+      'response header names the delivery in logs and in the database.\n\n' +
+      'To try it: X-Comapi-Signature must be the hex HMAC-SHA1 of exactly the body sent. The test page ' +
+      '[GET /webhook](/webhook) signs a body in your browser ("Sign"): paste the same body here and its ' +
+      'signature into X-Comapi-Signature. The examples carry ids made when this service started, so the first ' +
+      '"Try it out" stores new events; change the eventId for another one.',
   })
   @ApiHeader({
     name: 'X-Comapi-Signature',
     required: true,
-    description: 'Hex HMAC-SHA1 of the raw body under one of the configured WEBHOOK_SECRETS (any case).',
+    description:
+      'Hex HMAC-SHA1 of the raw body under one of the configured WEBHOOK_SECRETS (any case). Make one for the ' +
+      'body you are about to send with the "Sign" button of the test page (GET /webhook), or ' +
+      '`printf \'%s\' "$body" | openssl dgst -sha1 -hmac "$SECRET" | sed \'s/^.* //\'`.',
   })
   @ApiBody({
     description: 'One envelope, or an array of envelopes.',
@@ -65,29 +117,69 @@ export class WebhookController {
         { type: 'array', items: { $ref: getSchemaPath(EnvelopeDoc) } },
       ],
     },
+    examples: requestExamples(),
   })
-  @ApiOkResponse({ description: 'Durably queued.', type: WebhookAck })
+  @ApiOkResponse({
+    description: 'Durably queued.',
+    type: WebhookAck,
+    headers: DELIVERY_ID_HEADER,
+    examples: {
+      single: { summary: 'One envelope', value: { accepted: 1, quarantined: 0 } },
+      batch: { summary: 'A batch of four, one item malformed', value: { accepted: 3, quarantined: 1 } },
+    },
+  })
   @ApiBadRequestResponse({
     description:
       'Signed, but empty, not JSON, or neither an envelope nor an array. Answered only once the bytes are ' +
-      'kept (quarantined_deliveries).',
-    type: ErrorBody,
+      'kept (quarantined_deliveries). Dotdigital never retries a 400.',
+    headers: DELIVERY_ID_HEADER,
+    content: errorContent(400),
   })
   @ApiUnauthorizedResponse({
-    description: 'Signature missing, not hex, or matching no secret.',
-    type: ErrorBody,
+    description: 'Signature missing, not hex, or matching no secret. Nothing is queued.',
+    headers: DELIVERY_ID_HEADER,
+    content: errorContent(401),
   })
-  @ApiPayloadTooLargeResponse({ description: 'Body larger than BODY_LIMIT (checked before the signature).' })
+  @ApiPayloadTooLargeResponse({
+    description: 'Body larger than BODY_LIMIT (checked before the signature). Nothing is queued.',
+    headers: DELIVERY_ID_HEADER,
+    content: errorContent(413),
+  })
   @ApiServiceUnavailableResponse({
     description:
       'The broker is unreachable, did not confirm within PUBLISH_TIMEOUT_MS, or the instance is shutting down. ' +
       'Carries Retry-After; Dotdigital delivers again.',
-    headers: {
-      'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } },
-    },
-    type: ErrorBody,
+    headers: { ...DELIVERY_ID_HEADER, ...RETRY_AFTER_HEADER },
+    content: errorContent(503),
   })
   receive(@Received() delivery: ReceivedDelivery, @RawBytes() body: Buffer): Promise<WebhookAck> {
     return this.intake.receive(delivery, body);
+  }
+
+  /** In the roles that store (all): the database probe, the consumer's connection, the queue backlog. */
+  private async storageState(): Promise<StorageState | null> {
+    if (!consumes(this.app.role)) return null;
+    const probes = this.health.list();
+    const state = async (probe: HealthProbe | undefined) => {
+      if (!probe) return null;
+      const { up, state } = await probe.check();
+      return { up, state };
+    };
+    const [database, consumer, backlog] = await Promise.all([
+      state(probes.find((probe) => probe.dependency === 'postgres')),
+      state(probes.find((probe) => probe.dependency === 'rabbitmq' && probe.part === 'consumer')),
+      this.backlog.read(),
+    ]);
+    return { database: database ?? { up: false, state: 'no database in this role' }, consumer, backlog };
+  }
+
+  /** `http(s)://host` as the client addressed this instance (Host header), for the curl line. */
+  private originOf(req: Request): string {
+    const forwarded = String(req.headers['x-forwarded-proto'] ?? '')
+      .split(',')[0]
+      .trim();
+    const scheme = forwarded === 'https' || forwarded === 'http' ? forwarded : req.protocol;
+    const host = req.headers.host ?? '';
+    return `${scheme}://${PRINTABLE_HOST.test(host) ? host : `localhost:${this.http.port}`}`;
   }
 }

@@ -1,4 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
+import type { ExamplesObject, HeadersObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import { freshEnvelope } from './example-envelope';
 
 export class WebhookAck {
   @ApiProperty({ description: 'Well-formed envelopes in this delivery (repeats included).', example: 4 })
@@ -8,17 +10,110 @@ export class WebhookAck {
   quarantined: number;
 }
 
+/**
+ * Every refusal of POST /webhook (400, 401, 413, 503) has this shape; the examples of each status are
+ * in ERROR_EXAMPLES, so no status shows another's message.
+ */
 export class ErrorBody {
-  @ApiProperty({ example: 401 })
+  @ApiProperty({ description: 'The HTTP status again.', example: 400 })
   statusCode: number;
 
-  @ApiProperty({ example: 'Unauthorized' })
+  @ApiProperty({ description: 'The HTTP reason phrase.', example: 'Bad Request' })
   error: string;
 
-  @ApiProperty({
-    example: 'X-Comapi-Signature does not match the body (hex HMAC-SHA1 of the raw body expected)',
-  })
+  @ApiProperty({ description: 'What was wrong, for people (never a secret).', example: 'body is empty' })
   message: string;
+}
+
+const error = (statusCode: number, reason: string, message: string, summary: string) => ({
+  summary,
+  value: { statusCode, error: reason, message },
+});
+
+/** The answers the service really gives, per status (the texts of the guard, middleware and intake). */
+export const ERROR_EXAMPLES: Record<400 | 401 | 413 | 503, ExamplesObject> = {
+  400: {
+    notJson: error(
+      400,
+      'Bad Request',
+      'body is not valid JSON; the delivery is kept in quarantine',
+      'The body is not JSON',
+    ),
+    notAnEnvelope: error(
+      400,
+      'Bad Request',
+      'body is not a well-formed envelope: eventId is missing or not a non-empty string; the delivery is kept in quarantine',
+      'A signed object that is not a well-formed envelope',
+    ),
+  },
+  401: {
+    missing: error(401, 'Unauthorized', 'X-Comapi-Signature header is missing', 'No signature header'),
+    noMatch: error(
+      401,
+      'Unauthorized',
+      'X-Comapi-Signature does not match the body (hex HMAC-SHA1 of the raw body expected)',
+      'Signed with another secret, or over other bytes',
+    ),
+  },
+  413: {
+    tooLarge: error(
+      413,
+      'Payload Too Large',
+      'body is larger than BODY_LIMIT (10485760 bytes)',
+      'Larger than BODY_LIMIT (10mb here)',
+    ),
+  },
+  503: {
+    brokerDown: error(
+      503,
+      'Service Unavailable',
+      'not connected to the message broker (connect ECONNREFUSED 127.0.0.1:5672)',
+      'RabbitMQ unreachable',
+    ),
+    noConfirm: error(503, 'Service Unavailable', 'no broker confirm within 5000 ms', 'No confirm in time'),
+    shuttingDown: error(
+      503,
+      'Service Unavailable',
+      'this instance is shutting down',
+      'Draining after SIGTERM',
+    ),
+  },
+};
+
+/** X-Delivery-Id is on every answer of POST /webhook; Retry-After on every 503. */
+export const DELIVERY_ID_HEADER: HeadersObject = {
+  'X-Delivery-Id': {
+    description: 'The id of this delivery in the logs and in the database (webhook_events.delivery_id).',
+    schema: { type: 'string', format: 'uuid' },
+  },
+};
+
+export const RETRY_AFTER_HEADER: HeadersObject = {
+  'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', example: 5 } },
+};
+
+/**
+ * Request examples whose ids are made when the document is built (each app's document has its own,
+ * see the getters): "Try it out" stores new events the first time; sending the same eventId again is
+ * answered 200 and stored once.
+ */
+export function requestExamples(): ExamplesObject {
+  return {
+    get single() {
+      return { summary: 'One envelope (message.sent)', value: freshEnvelope() };
+    },
+    get batch() {
+      const messageId = freshEnvelope().eventId;
+      return {
+        summary: 'A batch (Dotdigital batch mode): delivered and read of one message, and a click',
+        value: [
+          freshEnvelope({ payload: { messageId }, name: 'message.delivered', revision: 2 }),
+          freshEnvelope({ payload: { messageId }, name: 'message.read', revision: 3 }),
+          freshEnvelope({ name: 'interaction.click', payload: { messageId, url: 'https://example.com/' } }),
+        ],
+      };
+    },
+  };
 }
 
 /** A minimal envelope schema for the docs; only eventId and name are required. */
