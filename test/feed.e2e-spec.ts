@@ -27,7 +27,7 @@ import { ScratchDatabase } from './support/scratch-database';
 import { SINGLE_FIXTURES, envelope, fixture, postWebhook } from './support/signing';
 
 /*
- * The downstream feed (DESIGN §7) against the real RabbitMQ and PostgreSQL: what a consumer bound
+ * The downstream feed against the real RabbitMQ and PostgreSQL: what a consumer bound
  * to `<prefix>.events` with `#` receives. Every describe has its own database, AMQP prefix and
  * consumer queue. "Nothing else arrived" is proven with a sentinel: an event stored after the
  * thing under test; the relay publishes the outbox in position order, so anything the earlier

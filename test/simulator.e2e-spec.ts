@@ -184,7 +184,7 @@ describe('Dotdigital sender simulator against the service', () => {
 
 /**
  * The feed check with the real RabbitMQ. The spec publishes to `<prefix>.events` itself, in the
- * service's place (DESIGN §7 message shape), so the check's judging is tested on a real broker
+ * service's place (the feed's message shape, docs/architecture.md), so the check's judging is tested on a real broker
  * whether or not the service's feed is there yet.
  */
 describe('feed check on the real broker', () => {

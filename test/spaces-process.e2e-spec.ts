@@ -10,7 +10,7 @@ import { ServiceProcess } from './support/service-process';
 import { envelope, postWebhook, sign } from './support/signing';
 
 /**
- * DESIGN §9 with the built service (`node dist/main.js`) in a child process: SIGHUP reloads
+ * API spaces (docs/operations.md, section 4) with the built service (`node dist/main.js`) in a child process: SIGHUP reloads
  * WEBHOOK_SPACES_FILE, a broken file keeps the secrets in force and says why in the log (never a
  * secret), and the `<NAME>_FILE` variables (Docker secrets). Ports 3571-3574.
  */

@@ -7,7 +7,7 @@ import { waitFor } from './support/poll';
 import { envelope, postWebhook, sign } from './support/signing';
 
 /**
- * WEBHOOK_SPACES_FILE changed while deliveries keep coming (DESIGN §9), with the real application
+ * WEBHOOK_SPACES_FILE changed while deliveries keep coming, with the real application
  * in this process (APP_ROLE=api, the real broker): edited in place under load, renamed over, and
  * swapped behind a Kubernetes-style `..data` symlink.
  */

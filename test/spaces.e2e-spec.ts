@@ -10,7 +10,7 @@ import { waitFor } from './support/poll';
 import { envelope, postWebhook, sign } from './support/signing';
 
 /**
- * DESIGN §9 with the real application in this process (APP_ROLE=all, the real broker and
+ * API spaces (docs/operations.md, section 4) with the real application in this process (APP_ROLE=all, the real broker and
  * database): secrets per API space from WEBHOOK_SPACES_FILE, and a space's secret proving only its
  * own space. Reloading the file while deliveries come is in spaces-reload.e2e-spec.ts; SIGHUP and the
  * `_FILE` variables, which need a process of their own, in spaces-process.e2e-spec.ts.

@@ -106,7 +106,11 @@ const REQUIRED_SECRETS =
 export function validateEnv(input: Record<string, unknown>): Env {
   const schema = envSchema.superRefine((env, ctx) => {
     // The worker verifies nothing: it stores what the api already verified.
-    if (env.APP_ROLE !== 'worker' && env.WEBHOOK_SECRETS === undefined && env.WEBHOOK_SPACES_FILE === undefined)
+    if (
+      env.APP_ROLE !== 'worker' &&
+      env.WEBHOOK_SECRETS === undefined &&
+      env.WEBHOOK_SPACES_FILE === undefined
+    )
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['WEBHOOK_SECRETS'], message: REQUIRED_SECRETS });
   });
   return parseOrThrow(schema, resolveSecretFiles(input));

@@ -1,9 +1,26 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Pool, PoolClient } from 'pg';
 import type { DataSource } from 'typeorm';
 import { HealthRegistry } from '../health/health.registry';
 import { runMigrationsLocked } from './migrations.runner';
+
+/**
+ * A connection in use that has heard nothing from PostgreSQL for this long is taken for dead: a
+ * connection dropped without a FIN or an RST (a lost NAT or firewall state, a blackholed network,
+ * a hung proxy) would otherwise leave its query waiting for TCP's own timeout, i.e. for ever as far
+ * as a worker holding a batch is concerned. Far above any statement of this service.
+ */
+export const SILENT_CONNECTION_MS = 60_000;
+
+/**
+ * PostgreSQL ends a session that sits this long inside a transaction without a statement: the
+ * server's half of such a dropped connection, which would otherwise keep its transaction open, and
+ * its entity locks taken, until the server's TCP keepalive notices (about two hours by default).
+ */
+const IDLE_IN_TRANSACTION = '30s';
 
 /**
  * Connects to PostgreSQL and applies pending migrations in the background, retrying with back-off
@@ -63,12 +80,49 @@ export class DatabaseService implements OnApplicationBootstrap, OnApplicationShu
     }
   }
 
+  /**
+   * Bounds what a connection that died silently can hold up: a checked-out connection with no byte
+   * from the server for SILENT_CONNECTION_MS has its socket destroyed, so its query fails as a lost
+   * connection (transient: the batch is retried on a new one), and each session is told to end
+   * itself when left idle inside a transaction. pg-pool's `acquire`/`release` events see every
+   * checkout, also of the connections opened before this ran.
+   */
+  private guardConnections(): void {
+    const pool = (this.dataSource.driver as unknown as { master?: Pool }).master;
+    if (!pool) return;
+    const guarded = new WeakSet<PoolClient>();
+    const socketOf = (client: PoolClient) =>
+      (client as unknown as { connection?: { stream?: Socket } }).connection?.stream;
+    pool.on('acquire', (client) => {
+      const socket = socketOf(client);
+      if (!guarded.has(client)) {
+        guarded.add(client);
+        // Queued before the caller's first query on this connection.
+        client
+          .query(`SET idle_in_transaction_session_timeout = '${IDLE_IN_TRANSACTION}'`)
+          .catch(() => undefined);
+        socket?.on('timeout', () => {
+          this.logger.warn(
+            `no answer from PostgreSQL for ${SILENT_CONNECTION_MS} ms on a connection in use; abandoning it`,
+          );
+          // ETIMEDOUT: a network failure (transient-error.ts), so a batch is held and retried.
+          const err = new Error(`no answer from PostgreSQL within ${SILENT_CONNECTION_MS} ms`);
+          socket.destroy(Object.assign(err, { code: 'ETIMEDOUT' }));
+        });
+      }
+      socket?.setTimeout(SILENT_CONNECTION_MS);
+    });
+    pool.on('release', (_err, client) => socketOf(client)?.setTimeout(0));
+  }
+
   private async connect(): Promise<void> {
     for (let attempt = 1; !this.stopped; attempt++) {
       try {
         if (!this.dataSource.isInitialized) await this.dataSource.initialize();
         const applied = await runMigrationsLocked(this.dataSource);
         if (applied.length) this.logger.log(`applied migrations: ${applied.join(', ')}`);
+        // After the migrations: a long migration statement may legitimately be silent for minutes.
+        this.guardConnections();
         this.logger.log('connected; schema is current');
         this.resolveReady();
         return;

@@ -97,6 +97,8 @@ export class FeedRelay implements OnApplicationBootstrap, OnApplicationShutdown 
     while (!this.stop.signal.aborted) {
       if (!this.publisher.usable) {
         this.report(false, 'waiting for the broker');
+        // Keeps the lease's session busy (RelayLease ends an idle one) and notices a lost database.
+        await lease.runner.query('SELECT 1');
         await this.pause(500);
         continue;
       }

@@ -4,6 +4,14 @@ import type { DataSource, QueryRunner } from 'typeorm';
 const FEED_RELAY_LOCK_KEY = 7_402_611_534;
 
 /**
+ * PostgreSQL ends the lease's session after this long without a statement (the relay queries at
+ * least every second while it holds the lease): if the holder's connection died without a FIN or an
+ * RST, its session, and so the lease, would otherwise outlive it until the server's TCP keepalive
+ * notices (about two hours by default), and no replica would relay meanwhile.
+ */
+const IDLE_SESSION_TIMEOUT = '60s';
+
+/**
  * The right to relay, held as a PostgreSQL session-level advisory lock on a connection of its own.
  * Only one replica holds it; when the holder dies its session ends, PostgreSQL releases the lock,
  * and a standby's next attempt takes it. Everything the relay reads and deletes goes through this
@@ -20,7 +28,11 @@ export class RelayLease {
       const [{ locked }] = (await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [
         FEED_RELAY_LOCK_KEY,
       ])) as { locked: boolean }[];
-      if (locked) return new RelayLease(runner);
+      if (locked) {
+        // PostgreSQL 14 and later; an older server keeps the lease until TCP notices a dead holder.
+        await runner.query(`SET idle_session_timeout = '${IDLE_SESSION_TIMEOUT}'`).catch(() => undefined);
+        return new RelayLease(runner);
+      }
     } catch (err) {
       await runner.release().catch(() => undefined);
       throw err;

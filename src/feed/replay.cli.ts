@@ -1,6 +1,6 @@
 /**
  * `npm run feed:replay -- --since <ISO> --until <ISO> [--name n] [--api-space-id s]`: queues the
- * stored events received in [since, until) for the downstream feed again (DESIGN §7, §8), marked
+ * stored events received in [since, until) for the downstream feed again (docs/architecture.md, The feed; docs/operations.md), marked
  * `x-replayed`. It writes outbox entries only; the relay of a running worker (FEED_ENABLED) publishes
  * them. Needs the schema in place (it runs no migrations).
  * Exit codes: 0 queued (possibly 0 events), 2 bad arguments or configuration, 1 the replay failed.

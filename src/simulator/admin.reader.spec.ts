@@ -7,7 +7,7 @@ import { checkStore, FatalCheckError } from './store.check';
 
 const KEY = 'admin-key-0123456789abcdef0123456789';
 
-/** A stand-in for the operations API of DESIGN §8: just the routes the simulator reads. */
+/** A stand-in for the operations API (docs/architecture.md, 6.5): just the routes the simulator reads. */
 async function adminStandIn(store: {
   events: Record<string, unknown>;
   entities: Record<string, { revision: number; events: string[] }>;

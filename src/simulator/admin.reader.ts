@@ -5,7 +5,7 @@ import { FatalCheckError, type EntityObservation, type StoreReader } from './sto
 const REQUEST_TIMEOUT_MS = 10_000;
 
 /**
- * Reads stored events through the operations API (DESIGN §8) with a bearer key:
+ * Reads stored events through the operations API (docs/architecture.md, 6.5) with a bearer key:
  * `GET /admin/events/{eventId}` (the event, or 404) and
  * `GET /admin/entities/{entityType}/{entityId}?apiSpaceId=` (`{state, events}`, or 404).
  * A refused key stops the check at once; other failures are retried by the next poll.

@@ -7,7 +7,7 @@ import { FatalCheckError, type EntityObservation, type StoreReader } from './sto
 const CHUNK = 5000;
 
 /**
- * Reads `webhook_events` and `entity_revisions` (DESIGN §4) directly. Reconnects on the next read
+ * Reads `webhook_events` and `entity_revisions` (docs/architecture.md, Tables) directly. Reconnects on the next read
  * after losing its connection, so a check can outlive a database restart.
  */
 export class DatabaseReader implements StoreReader {

@@ -20,7 +20,7 @@ interface Received {
 
 /**
  * A node:http stand-in for the service: it records every request, checks its signature the way
- * DESIGN §1 defines it, and answers as `respond` says (or never, when `respond` does not answer).
+ * Dotdigital documents it, and answers as `respond` says (or never, when `respond` does not answer).
  */
 async function standIn(respond: (request: Received, res: ServerResponse) => unknown) {
   const received: Received[] = [];

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { PlannedDelivery } from './delivery.planner';
 
-/** `X-Comapi-Signature`: lower-case hex HMAC-SHA1 of the exact body bytes (DESIGN §1). */
+/** `X-Comapi-Signature`: lower-case hex HMAC-SHA1 of the exact body bytes (as Dotdigital documents it). */
 export function signBody(body: Buffer, secret: string): string {
   return createHmac('sha1', secret).update(body).digest('hex');
 }

@@ -1,5 +1,5 @@
 /**
- * The envelopes the simulator sends, shaped like Dotdigital's (DESIGN §1). This folder keeps its own
+ * The envelopes the simulator sends, shaped like Dotdigital's (as Dotdigital documents it). This folder keeps its own
  * copy of the shape and of the entity rule below instead of importing src/envelope: it must build
  * and run on its own, and it checks the service against the contract, not against its code.
  */
@@ -27,7 +27,7 @@ export function entityTypeOf(name: string): string {
   return dot === -1 ? name : name.slice(0, dot);
 }
 
-/** DESIGN §1: `payload.messageId`, else `payload.id`, else none. */
+/** As Dotdigital documents it: `payload.messageId`, else `payload.id`, else none. */
 export function entityIdOf(envelope: Pick<SimEnvelope, 'payload'>): string | null {
   const payload = envelope.payload as Record<string, unknown> | undefined;
   if (typeof payload !== 'object' || payload === null) return null;

@@ -27,7 +27,7 @@ interface Copy {
 }
 
 /**
- * Watches the downstream feed (DESIGN §7) during a run. Started BEFORE sending, so no event can be
+ * Watches the downstream feed during a run. Started BEFORE sending, so no event can be
  * published before the queue exists: it declares the topic exchange `<prefix>.events` (durable, as
  * the service does, when absent) and a server-named exclusive auto-delete queue bound with `#`,
  * which RabbitMQ removes when the watcher's connection closes.

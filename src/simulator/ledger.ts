@@ -138,7 +138,7 @@ export class Ledger {
   }
 }
 
-/** The service answers `{"accepted": n, "quarantined": m}` (DESIGN §3); other bodies are not judged. */
+/** The service answers `{"accepted": n, "quarantined": m}` (docs/architecture.md, HTTP); other bodies are not judged. */
 function answerMismatch(body: string, sent: number): string | undefined {
   let answer: unknown;
   try {

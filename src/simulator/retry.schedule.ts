@@ -3,7 +3,7 @@ const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 
 /**
- * Dotdigital's waits between attempts of a failed delivery (DESIGN §1): 17 retries over about 24 h,
+ * Dotdigital's waits between attempts of a failed delivery (as Dotdigital documents it): 17 retries over about 24 h,
  * after which the delivery is dropped. 18 attempts in all.
  */
 export const DOTDIGITAL_RETRY_DELAYS_MS: readonly number[] = [

@@ -60,7 +60,7 @@ describe('in a browser: the test page and /docs', () => {
   const stored = (eventId: string) =>
     db.count(`SELECT count(*) FROM webhook_events WHERE event_id = $1`, [eventId]);
 
-  const bodyOf = async (page: Page) => page.locator('#body').inputValue();
+  const bodyOf = (page: Page) => page.locator('#body').inputValue();
   const eventIdOf = async (page: Page) => (JSON.parse(await bodyOf(page)) as { eventId: string }).eventId;
 
   it('renders the test page at 1280×800 without horizontal scrolling, script errors or CSP violations', async () => {

@@ -40,7 +40,7 @@ export async function outboxDrained(db: Db, timeoutMs = 15000): Promise<void> {
   await waitFor(async () => (await outboxEvents(db)) === 0, { timeoutMs, what: 'the outbox drained' });
 }
 
-/** The headers DESIGN §7 prescribes for a stored event: absent ones absent. */
+/** The headers the feed contract prescribes (docs/architecture.md) for a stored event: absent ones absent. */
 export function expectedHeaders(row: StoredEvent, replayed = false): Record<string, unknown> {
   const headers: Record<string, unknown> = {
     'x-event-id': row.event_id,
