@@ -19,6 +19,9 @@ export abstract class HttpConfig {
   readonly port: number;
   /** Largest accepted body, in bytes. */
   readonly bodyLimit: number;
+  /** Admission: body bytes and requests in flight at once; past either, 503 at once. */
+  readonly maxBytesInFlight: number;
+  readonly maxRequestsInFlight: number;
 }
 
 export abstract class BrokerConfig {
@@ -85,7 +88,12 @@ export interface ConfigSlices {
 export function configSlices(env: Env, version: string): ConfigSlices {
   return {
     app: { role: env.APP_ROLE, version },
-    http: { port: env.PORT, bodyLimit: env.BODY_LIMIT },
+    http: {
+      port: env.PORT,
+      bodyLimit: env.BODY_LIMIT,
+      maxBytesInFlight: env.INTAKE_MAX_BYTES,
+      maxRequestsInFlight: env.INTAKE_MAX_REQUESTS,
+    },
     broker: {
       urls: splitList(env.AMQP_URL),
       prefix: env.AMQP_PREFIX,

@@ -52,6 +52,23 @@ const urlList = (protocols: string[]) =>
     message: `must be one URL or a comma-separated list; each ${mustStartWith(protocols)}`,
   });
 
+function byteSize(fallback: string) {
+  return z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const bytes = parseByteSize(value);
+      if (bytes === undefined) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          message: 'must be a size such as 10mb, 512kb or 1048576',
+        });
+        return z.NEVER;
+      }
+      return bytes;
+    });
+}
+
 /**
  * The environment contract (docs/architecture.md, "Configuration"), plus tuning knobs with safe
  * defaults. Every variable the service reads is here; `.env.example` lists the same names.
@@ -65,20 +82,11 @@ export const envSchema = z.object({
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/postgres'),
   AMQP_URL: urlList(['amqp:', 'amqps:']).default('amqp://guest:guest@127.0.0.1:5672'),
   APP_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
-  BODY_LIMIT: z
-    .string()
-    .default('10mb')
-    .transform((value, ctx) => {
-      const bytes = parseByteSize(value);
-      if (bytes === undefined) {
-        ctx.addIssue({
-          code: z.ZodIssueCode.custom,
-          message: 'must be a size such as 10mb, 512kb or 1048576',
-        });
-        return z.NEVER;
-      }
-      return bytes;
-    }),
+  BODY_LIMIT: byteSize('10mb'),
+  // Bodies held at once by the requests in flight (read until answered); past it, 503 at once.
+  INTAKE_MAX_BYTES: byteSize('64mb'),
+  // Requests in flight at once (reading, verifying, awaiting the broker's confirm); past it, 503.
+  INTAKE_MAX_REQUESTS: integer(1, 100000).default(1000),
   PUBLISH_TIMEOUT_MS: integer(100, 9000).default(5000),
   AMQP_PREFIX: z
     .string()
@@ -106,6 +114,12 @@ const REQUIRED_SECRETS =
 export function validateEnv(input: Record<string, unknown>): Env {
   const schema = envSchema.superRefine((env, ctx) => {
     // The worker verifies nothing: it stores what the api already verified.
+    if (env.INTAKE_MAX_BYTES < env.BODY_LIMIT)
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['INTAKE_MAX_BYTES'],
+        message: `must be at least BODY_LIMIT (${env.BODY_LIMIT} bytes), or no body of that size could ever be admitted`,
+      });
     if (
       env.APP_ROLE !== 'worker' &&
       env.WEBHOOK_SECRETS === undefined &&

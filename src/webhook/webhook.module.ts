@@ -5,11 +5,12 @@ import { RawBodyMiddleware } from './raw-body.middleware';
 import { RequestLogMiddleware } from './request-log.middleware';
 import { WebhookController } from './webhook.controller';
 import { WebhookIntake } from './webhook-intake.service';
+import { IntakeAdmission } from './intake-admission';
 
 @Module({
   imports: [MessagingModule, SignatureModule],
   controllers: [WebhookController],
-  providers: [WebhookIntake],
+  providers: [WebhookIntake, IntakeAdmission],
 })
 export class WebhookModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
