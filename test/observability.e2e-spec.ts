@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BrokerProbe } from './support/broker';
 import { Db } from './support/db';
 import { OTHER_SECRET, TEST_SECRET, runDatabaseUrl, uniquePrefix } from './support/env';
@@ -63,7 +66,9 @@ describe('observability: JSON logs and /metrics', () => {
       ...env,
     });
     services.push(service);
-    await service.start();
+    await service.start().catch((err: Error) => {
+      throw new Error(`${err.message}\n${service.output}`);
+    });
     return service;
   };
 
@@ -318,5 +323,40 @@ describe('observability: JSON logs and /metrics', () => {
     expect(lines.filter((line) => line.deliveryId === refusedId)).toEqual([
       expect.objectContaining({ level: 40, res: expect.objectContaining({ statusCode: 401 }) }),
     ]);
+  });
+
+  it('exposes every metric the alert rules and the dashboard use (ops/metrics.txt), with the queues sampled', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'observability-'));
+    try {
+      const spaces = join(dir, 'spaces.json');
+      writeFileSync(spaces, JSON.stringify({ 'space-observability': ['observability-space-secret-0001'] }));
+      // Every optional part on: the feed (default), retention, API spaces (their reload counter).
+      const service = await start(3322, {
+        LOG_LEVEL: 'warn',
+        RETENTION_DAYS: '30',
+        WEBHOOK_SPACES_FILE: spaces,
+      });
+      expect((await postWebhook(service.url, JSON.stringify(envelope()))).status).toBe(200);
+      const names = readFileSync(join(__dirname, '..', 'ops', 'metrics.txt'), 'utf8')
+        .split('\n')
+        .map((line) => line.trim())
+        .filter((line) => line.length > 0);
+      let text = '';
+      // The queue gauge is read from the broker at each scrape: present once its connection is up.
+      await waitFor(
+        async () => {
+          text = await (await fetch(`${service.url}/metrics`)).text();
+          return text.includes('webhook_queue_messages{queue="deliveries"}');
+        },
+        { what: 'webhook_queue_messages sampled' },
+      );
+      const exposed = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((match) => match[1]));
+      expect(names.filter((name) => !exposed.has(name))).toEqual([]);
+      expect(sample(text, 'webhook_queue_messages{queue="dead_letter"}')).toBe(0);
+      expect(sample(text, 'webhook_intake_bytes_in_flight')).toBe(0);
+      expect(await service.kill('SIGTERM')).toEqual({ code: 0, signal: null });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
