@@ -11,7 +11,7 @@
  * Needs nginx (`.ci/run` installs Debian's) and a build (dist/, or VERIFY_SERVICE_MAIN).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { topologyFor } from '../src/messaging/topology';
@@ -32,6 +32,7 @@ import {
   sign,
   waitFor,
 } from './lib';
+import { requireNginx, writeNginxConfig } from './nginx';
 
 const NGINX_PORT = 3360;
 const API_PORTS = [3361, 3362];
@@ -46,22 +47,8 @@ function nginxSeconds(value: string): number {
   return Number(match[1]) * { ms: 0.001, s: 1, m: 60 }[(match[2] ?? 's') as 'ms' | 's' | 'm'];
 }
 
-/** docker/nginx.conf with only the upstream servers and the listen address rewritten. */
-function deriveConfig(original: string, listen: string, upstreams: string[]): string {
-  const server = /^(\s*)server\s+api:3000(\s[^;]*)?;/m.exec(original);
-  if (!server) throw new Error('docker/nginx.conf has no `server api:3000 …;` line in its upstream');
-  const params = server[2] ?? '';
-  const servers = upstreams.map((address) => `${server[1]}server ${address}${params};`).join('\n');
-  const listens = original.match(/^\s*listen\s+8080;/gm) ?? [];
-  if (listens.length !== 1) throw new Error('docker/nginx.conf must have exactly one `listen 8080;`');
-  return original.replace(server[0], servers).replace(/^(\s*)listen\s+8080;/m, `$1listen ${listen};`);
-}
-
 runScript('verify-nginx', async (cleanup) => {
-  const nginxBin = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx'].find((path) =>
-    existsSync(path),
-  );
-  if (!nginxBin) throw new Error('nginx is not installed (apt-get install nginx-light)');
+  const nginxBin = requireNginx();
   log(`${spawnSync(nginxBin, ['-v'], { encoding: 'utf8' }).stderr.trim()} (${nginxBin})`);
   const main = serviceMain();
   if (!existsSync(main)) throw new Error(`${main} does not exist: build first (npm run build)`);
@@ -88,33 +75,12 @@ runScript('verify-nginx', async (cleanup) => {
   // -------- nginx with that file, in front of two api processes
   const dir = mkdtempSync(join(tmpdir(), 'verify-nginx-'));
   cleanup.add(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
-  const derived = deriveConfig(
-    original,
-    `127.0.0.1:${NGINX_PORT}`,
-    API_PORTS.map((port) => `127.0.0.1:${port}`),
-  );
-  writeFileSync(join(dir, 'default.conf'), derived);
-  mkdirSync(join(dir, 'logs'));
   // The image's own nginx.conf around it (http context), with paths of this run's.
-  writeFileSync(
-    join(dir, 'nginx.conf'),
-    `worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/logs/error.log warn;
-events { worker_connections 1024; }
-http {
-  log_format verify '$status $request_time "$upstream_addr" "$upstream_status"';
-  access_log ${dir}/logs/access.log verify;
-  client_body_temp_path ${dir}/client_body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  include ${dir}/default.conf;
-}
-`,
-  );
-  const nginxArgs = ['-p', dir, '-e', `${dir}/logs/error.log`, '-c', `${dir}/nginx.conf`];
+  const nginxArgs = writeNginxConfig(dir, {
+    port: NGINX_PORT,
+    apiPorts: API_PORTS,
+    logFormat: `'$status $request_time "$upstream_addr" "$upstream_status"'`,
+  });
   execFileSync(nginxBin, [...nginxArgs, '-t'], { stdio: ['ignore', 'pipe', 'pipe'] });
   check(true, 'nginx -t accepts docker/nginx.conf (upstream and listen rewritten)');
 

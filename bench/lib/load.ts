@@ -9,17 +9,23 @@ export interface LoadOptions {
   durationS: number;
   /** Total requests per second across all connections (open-loop); unset = as fast as possible. */
   overallRate?: number;
+  /** Seconds before a request counts as timed out (default 15). */
+  timeoutS?: number;
 }
 
 export interface LoadOutcome {
   durationS: number;
   ok: number;
   non2xx: number;
+  /** Connection errors plus timeouts. */
   errors: number;
+  /** Of `errors`, requests not answered within the timeout. */
+  timeouts: number;
   statusCodes: Record<string, number>;
   p50Ms: number;
   p99Ms: number;
   meanMs: number;
+  maxMs: number;
 }
 
 /**
@@ -39,7 +45,7 @@ export function runLoad(options: LoadOptions): Promise<LoadOutcome> {
         connections,
         duration: options.durationS,
         overallRate: options.overallRate,
-        timeout: 15,
+        timeout: options.timeoutS ?? 15,
         requests: [
           {
             method: 'POST',
@@ -67,11 +73,13 @@ export function runLoad(options: LoadOptions): Promise<LoadOutcome> {
           durationS: result.duration,
           ok: result['2xx'],
           non2xx: result.non2xx,
-          errors: result.errors + result.timeouts,
+          errors: result.errors, // autocannon counts timeouts among errors too
+          timeouts: result.timeouts,
           statusCodes,
           p50Ms: result.latency.p50,
           p99Ms: result.latency.p99,
           meanMs: result.latency.mean,
+          maxMs: result.latency.max,
         });
       },
     );

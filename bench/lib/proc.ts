@@ -14,7 +14,9 @@ process.on('exit', killAll);
 export interface ProcessSpec {
   name: string;
   port: number;
-  /** Arguments after `node`. */
+  /** The executable: node (the bench's own) unless set, e.g. nginx. */
+  command?: string;
+  /** Arguments after `node` (or `command`). */
   args: string[];
   env: Record<string, string>;
   /** Path answering 200 once the process can take deliveries. */
@@ -52,7 +54,7 @@ export class ServerProcess {
   async start(extraEnv: Record<string, string> = {}, extraArgs: string[] = []): Promise<void> {
     if (this.running) throw new Error(`${this.spec.name} already running`);
     this.tail = '';
-    const child = spawn(process.execPath, [...extraArgs, ...this.spec.args], {
+    const child = spawn(this.spec.command ?? process.execPath, [...extraArgs, ...this.spec.args], {
       env: { PATH: process.env.PATH ?? '', ...this.spec.env, ...extraEnv, PORT: String(this.spec.port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -83,11 +85,11 @@ export class ServerProcess {
   }
 
   /** SIGTERM (graceful: lets --cpu-prof write its profile), SIGKILL after `graceMs`. */
-  async stop(graceMs = 20000): Promise<void> {
+  async stop(graceMs = 20000, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     if (!this.child || !this.exit) return;
     if (this.running) {
       this.lifetimePeakKiB = Math.max(this.lifetimePeakKiB, this.status().hwmKiB);
-      this.child.kill('SIGTERM');
+      this.child.kill(signal);
       const killed = await Promise.race([this.exit.then(() => false), sleep(graceMs).then(() => true)]);
       if (killed) {
         this.child.kill('SIGKILL');

@@ -9,6 +9,7 @@ export interface Machine {
   node: string;
   postgres: string;
   rabbitmq: string;
+  nginx?: string;
   loadAverageStart: string;
   loadAverageEnd?: string;
 }
@@ -31,11 +32,11 @@ export interface Check {
   pass: boolean | null;
 }
 
+/** One scenario's row group: a summary per deployment, the first one compared with the others. */
 export interface Row {
   label: string;
-  service?: Summary;
-  reference?: Summary;
-  /** Which metric the ratio compares, and whether lower is better. */
+  summaries: Summary[];
+  /** Which metric the ratios compare (p99: lower is better). */
   ratioOf: 'reqPerSec' | 'eventsPerSec' | 'p99Ms';
   note?: string;
 }
@@ -46,55 +47,108 @@ export const SCENARIO_TITLES: Record<string, string> = {
   c: '(c) 500-event batches',
   d: '(d) end-to-end, 100-event batches',
   e: '(e) batch-size sweep',
+  e10: '(e) 10-event batches',
   f: '(f) consumer prefetch/batch sweep (end-to-end)',
   g: '(g) single event at half the max rate',
+  h: '(h) storage breakdown',
+  o1: '(o) overload: single events at 2× the max rate',
+  o2: '(o) overload: 500-event batches, 64 connections',
+  s1: '(s) scale-out: end-to-end, api + workers',
+  s2: '(s) scale-out: single-event ingest through nginx',
 };
 
-const fmt = (value: number | null | undefined, digits = 0): string =>
+export const fmt = (value: number | null | undefined, digits = 0): string =>
   value === null || value === undefined || Number.isNaN(value)
     ? '—'
     : value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
-export function ratio(row: Row): number | null {
-  const s = row.service?.[row.ratioOf];
-  const r = row.reference?.[row.ratioOf];
-  if (s === null || s === undefined || r === null || r === undefined || r === 0) return null;
-  return s / r;
+/** `a` over `b` on the row's metric; null when either is missing. */
+export function ratioOf(row: Row, a: Summary | undefined, b: Summary | undefined): number | null {
+  const x = a?.[row.ratioOf];
+  const y = b?.[row.ratioOf];
+  if (x === null || x === undefined || y === null || y === undefined || y === 0) return null;
+  return x / y;
 }
 
-export function markdown(
-  machine: Machine,
-  settings: Settings,
-  checks: Check[],
-  rows: Row[],
-  sweep: { batchSize: number; service?: number; reference?: number }[],
-  consumerSweep: Row[],
-  errors: string[],
-): string {
+export const loadText = (s: Summary) =>
+  s.load1[0] === s.load1[1] ? fmt(s.load1[0], 2) : `${fmt(s.load1[0], 2)}–${fmt(s.load1[1], 2)}`;
+
+export function resultTable(rows: Row[], { compareTo = ['bare', 'reference'] } = {}): string[] {
+  const out = [
+    `| scenario | target | req/s | events/s | p50 ms | p99 ms | max ms | non-2xx | errors | peak RSS MiB | CPU ms/1k events | ${compareTo.map((c) => `÷ ${c}`).join(' | ')} | load (1 min) | notes |`,
+    `|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|${compareTo.map(() => '---:|').join('')}---|---|`,
+  ];
+  for (const row of rows) {
+    const references = compareTo.map((name) => row.summaries.find((s) => s.target === name));
+    for (const [i, summary] of row.summaries.entries()) {
+      const notes: string[] = [];
+      if (i === 0 && row.note) notes.push(row.note);
+      if (summary.e2eDetail !== undefined)
+        notes.push(
+          `${summary.exactlyOnce ? 'exactly once: yes' : '**exactly once: NO**'} (${summary.e2eDetail})`,
+        );
+      if (summary.feedEventsPerSec !== undefined)
+        notes.push(`POST to message on a \`#\` queue: ${fmt(summary.feedEventsPerSec)} events/s`);
+      if (summary.outboxPeak !== undefined) notes.push(`outbox peak ${fmt(summary.outboxPeak)} events`);
+      if (summary.non2xx > 0)
+        notes.push(
+          `status ${Object.entries(summary.statusCodes)
+            .map(([code, count]) => `${code}×${count}`)
+            .join(', ')}`,
+        );
+      const ratios = references.map((ref) =>
+        ref && ref !== summary && !compareTo.includes(summary.target)
+          ? fmt(ratioOf(row, summary, ref), 2)
+          : '',
+      );
+      out.push(
+        `| ${i === 0 ? row.label : ''} | ${summary.target} | ${fmt(summary.reqPerSec)} | ${fmt(summary.eventsPerSec)} | ` +
+          `${fmt(summary.p50Ms, 1)} | ${fmt(summary.p99Ms, 1)} | ${fmt(summary.maxMs)} | ${summary.non2xx} | ${summary.errors} | ` +
+          `${fmt(summary.peakRssMiB)} | ${fmt(summary.cpuMsPer1kEvents, 1)} | ${ratios.join(' | ')} | ${loadText(summary)} | ` +
+          `${notes.join('; ')} |`,
+      );
+    }
+  }
+  return out;
+}
+
+export function markdown(parts: {
+  machine: Machine;
+  settings: Settings;
+  checks: Check[];
+  rows: Row[];
+  sections: { title: string; lines: string[] }[];
+  errors: string[];
+}): string {
+  const { machine, settings, checks, rows, sections, errors } = parts;
   const out: string[] = [];
-  out.push('# Benchmark: service vs bare reference', '');
+  out.push('# Benchmark: the service against the bare floor and the like-for-like reference', '');
   out.push(
     `Run ${machine.date}, ${settings.mode} mode: ${settings.durationS} s per load run, ${settings.rounds} ` +
-      `round(s) alternating service/reference (ABBA order), ${settings.connections} connections, ` +
-      `${settings.e2eEvents} events per end-to-end run` +
-      (settings.totalSeconds ? `, whole bench ${fmt(settings.totalSeconds)} s.` : '.'),
+      `round(s) alternating the deployments (ABBA order), ${settings.connections} connections, ` +
+      `${settings.e2eEvents} events per end-to-end run, scenarios ${settings.scenarios.join(',')}` +
+      (settings.totalSeconds ? `; whole bench ${fmt(settings.totalSeconds)} s.` : '.'),
     '',
   );
   out.push('## Machine', '');
   out.push(
     `- CPU: ${machine.cpu}, ${machine.cores} cores; memory ${fmt(machine.memoryGiB, 1)} GiB; ${machine.os}`,
   );
-  out.push(`- Node ${machine.node}; PostgreSQL ${machine.postgres}; RabbitMQ ${machine.rabbitmq}`);
   out.push(
-    `- Load average (1/5/15 min) at start ${machine.loadAverageStart}` +
-      (machine.loadAverageEnd ? `, at end ${machine.loadAverageEnd}` : ''),
+    `- Node ${machine.node}; PostgreSQL ${machine.postgres}; RabbitMQ ${machine.rabbitmq}` +
+      (machine.nginx ? `; ${machine.nginx}` : ''),
   );
   out.push(
-    '- Load generator (autocannon), PostgreSQL and RabbitMQ run on the same machine as the servers.',
+    `- Load average (1/5/15 min) at start ${machine.loadAverageStart}` +
+      (machine.loadAverageEnd ? `, at end ${machine.loadAverageEnd}` : '') +
+      '; each row shows the 1-minute load average at the start of its rounds.',
+  );
+  out.push(
+    '- The load generator (autocannon), PostgreSQL and RabbitMQ run on the same two cores as the servers.',
     '',
   );
 
-  out.push('## Targets', '');
+  out.push('## Targets (ratios to the bare floor, same run)', '');
   out.push('| target | measured | limit | result |', '|---|---|---|---|');
   for (const check of checks)
     out.push(
@@ -102,35 +156,17 @@ export function markdown(
     );
   out.push('');
 
-  out.push(
-    `## Results (median of ${settings.rounds} round(s); non-2xx and errors summed; RSS = highest)`,
-    '',
-  );
+  out.push(`## Results (median of the rounds; non-2xx and errors summed; RSS and max = highest)`, '');
   out.push(...resultTable(rows));
-  out.push('');
-
-  if (sweep.length) {
-    out.push('## Batch-size sweep (ingest events/s)', '');
-    out.push('| batch size | service | reference | service/reference |', '|---:|---:|---:|---:|');
-    for (const point of sweep) {
-      const r = point.service && point.reference ? point.service / point.reference : null;
-      out.push(`| ${point.batchSize} | ${fmt(point.service)} | ${fmt(point.reference)} | ${fmt(r, 2)} |`);
-    }
-    out.push('', '![events/s by batch size](../../docs/bench-batch-sweep.svg)', '');
-  }
-
-  if (consumerSweep.length) {
-    out.push('## Consumer prefetch/batch sweep (end-to-end events/s)', '');
-    out.push(...resultTable(consumerSweep));
-    out.push('');
-  }
-
   out.push(
-    '`service/reference` compares req/s for (a), p99 for (g) (lower is better there) and events/s ' +
-      'elsewhere. Server CPU is the server process only (not PostgreSQL or RabbitMQ), in CPU-ms per ' +
-      '1,000 events over the measured runs.',
+    '',
+    '`÷ bare`, `÷ reference`: this row over that deployment, on req/s for (a), p99 for (g) (lower is better ' +
+      'there) and events/s elsewhere. CPU is the server processes only (not PostgreSQL, RabbitMQ or nginx), ' +
+      'CPU-ms per 1,000 events over the measured runs. Peak RSS is the highest of any one server process.',
     '',
   );
+  for (const section of sections)
+    if (section.lines.length) out.push(`## ${section.title}`, '', ...section.lines, '');
   if (errors.length) {
     out.push('## Errors during the run', '');
     for (const error of errors) out.push(`- ${error.replace(/\n/g, ' ')}`);
@@ -139,34 +175,9 @@ export function markdown(
   return out.join('\n');
 }
 
-function resultTable(rows: Row[]): string[] {
-  const out = [
-    '| scenario | target | req/s | events/s | p50 ms | p99 ms | non-2xx | errors | peak RSS MiB | CPU ms/1k events | service/reference | notes |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
-  ];
-  for (const row of rows) {
-    const r = ratio(row);
-    for (const summary of [row.service, row.reference]) {
-      if (!summary) continue;
-      const first = summary === row.service || !row.service;
-      const note =
-        summary.e2eDetail !== undefined
-          ? `${summary.exactlyOnce ? 'exactly once: yes' : '**exactly once: NO**'} (${summary.e2eDetail})`
-          : '';
-      out.push(
-        `| ${first ? row.label : ''} | ${summary.target} | ${fmt(summary.reqPerSec)} | ${fmt(summary.eventsPerSec)} | ` +
-          `${fmt(summary.p50Ms, 1)} | ${fmt(summary.p99Ms, 1)} | ${summary.non2xx} | ${summary.errors} | ` +
-          `${fmt(summary.peakRssMiB)} | ${fmt(summary.cpuMsPer1kEvents, 1)} | ${first ? fmt(r, 2) : ''} | ` +
-          `${[first ? row.note : '', note].filter(Boolean).join('; ')} |`,
-      );
-    }
-  }
-  return out;
-}
-
-/** events/s against batch size, log-scaled x, both targets; hand-written SVG. */
+/** events/s against batch size, log-scaled x, one line per deployment; hand-written SVG. */
 export function sweepSvg(
-  sweep: { batchSize: number; service?: number; reference?: number }[],
+  sweep: { batchSize: number; values: Record<string, number | undefined> }[],
   caption: string,
 ): string {
   const width = 720;
@@ -176,7 +187,7 @@ export function sweepSvg(
   const plotH = height - m.top - m.bottom;
   const sizes = sweep.map((p) => p.batchSize);
   const maxX = Math.log10(Math.max(...sizes, 10));
-  const values = sweep.flatMap((p) => [p.service ?? 0, p.reference ?? 0]);
+  const values = sweep.flatMap((p) => Object.values(p.values).map((v) => v ?? 0));
   const yMax = niceCeil(Math.max(...values, 1) * 1.1);
   const x = (size: number) => m.left + (Math.log10(size) / maxX) * plotW;
   const y = (v: number) => m.top + plotH - (v / yMax) * plotH;
@@ -209,12 +220,15 @@ export function sweepSvg(
     `<text x="${m.left + plotW / 2}" y="${height - 28}" text-anchor="middle">events per delivery (log scale)</text>`,
     `<text transform="translate(18 ${m.top + plotH / 2}) rotate(-90)" text-anchor="middle">events/s (median)</text>`,
   );
-  const series: { key: 'service' | 'reference'; color: string; dy: number }[] = [
-    { key: 'service', color: '#1f6fb4', dy: -10 },
-    { key: 'reference', color: '#e07b10', dy: 18 },
+  const series = [
+    { key: 'service', label: 'service (NestJS)', color: '#1f6fb4', dy: -10 },
+    { key: 'bare', label: 'bare floor', color: '#2a9d3a', dy: 18 },
+    { key: 'reference', label: 'like-for-like reference', color: '#e07b10', dy: 18 },
   ];
   for (const { key, color, dy } of series) {
-    const points = sweep.filter((p) => p[key] !== undefined).map((p) => ({ size: p.batchSize, v: p[key]! }));
+    const points = sweep
+      .filter((p) => p.values[key] !== undefined)
+      .map((p) => ({ size: p.batchSize, v: p.values[key]! }));
     if (points.length === 0) continue;
     parts.push(
       `<polyline fill="none" stroke="${color}" stroke-width="2.5" points="${points.map((p) => `${x(p.size).toFixed(1)},${y(p.v).toFixed(1)}`).join(' ')}"/>`,
@@ -227,14 +241,14 @@ export function sweepSvg(
   }
   const lx = m.left + 16;
   const ly = m.top + 10;
-  parts.push(
-    `<rect x="${lx - 8}" y="${ly - 12}" width="150" height="44" fill="white" stroke="#ccc"/>`,
-    `<line x1="${lx}" x2="${lx + 24}" y1="${ly}" y2="${ly}" stroke="#1f6fb4" stroke-width="2.5"/>`,
-    `<text x="${lx + 32}" y="${ly + 4}">service (NestJS)</text>`,
-    `<line x1="${lx}" x2="${lx + 24}" y1="${ly + 20}" y2="${ly + 20}" stroke="#e07b10" stroke-width="2.5"/>`,
-    `<text x="${lx + 32}" y="${ly + 24}">bare reference</text>`,
-    '</svg>',
+  parts.push(`<rect x="${lx - 8}" y="${ly - 12}" width="190" height="64" fill="white" stroke="#ccc"/>`);
+  series.forEach(({ label, color }, i) =>
+    parts.push(
+      `<line x1="${lx}" x2="${lx + 24}" y1="${ly + 20 * i}" y2="${ly + 20 * i}" stroke="${color}" stroke-width="2.5"/>`,
+      `<text x="${lx + 32}" y="${ly + 20 * i + 4}">${label}</text>`,
+    ),
   );
+  parts.push('</svg>');
   return parts.join('\n') + '\n';
 }
 

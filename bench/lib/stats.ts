@@ -1,4 +1,5 @@
-export type TargetName = 'service' | 'reference';
+/** A deployment's name: `service`, `bare`, `reference`, or a variant such as `service, feed off`. */
+export type TargetName = string;
 
 /** One measured run of one target. */
 export interface RunRecord {
@@ -15,9 +16,19 @@ export interface RunRecord {
   non2xx: number;
   errors: number;
   statusCodes?: Record<string, number>;
+  /** Of `errors`, requests not answered within the load generator's timeout. */
+  timeouts?: number;
+  /** The slowest answer of the run (ms). */
+  maxMs?: number;
   peakRssMiB: number;
   cpuSeconds: number;
   offeredRate?: number;
+  /** 1-minute load average when the run started. */
+  load1: number;
+  /** Highest number of events waiting in feed_outbox, sampled every 100 ms (service with the feed on). */
+  outboxPeak?: number;
+  /** End-to-end: seconds from the first POST until every event was on the queue bound with `#`. */
+  feedS?: number;
   prefetch?: number;
   consumerBatch?: number;
   /** End-to-end runs: events sent, rows found, distinct ids, sent ids found, entity_revisions check. */
@@ -53,6 +64,14 @@ export interface Summary {
   consumerBatch?: number;
   exactlyOnce?: boolean;
   e2eDetail?: string;
+  /** Lowest and highest 1-minute load average at the start of the rounds. */
+  load1: [number, number];
+  timeouts: number;
+  maxMs: number | null;
+  statusCodes: Record<string, number>;
+  outboxPeak?: number;
+  /** End-to-end: events/s from the first POST until every event was on the `#` queue (median). */
+  feedEventsPerSec?: number;
 }
 
 export function median(values: readonly number[]): number {
@@ -87,7 +106,18 @@ export function summarize(runs: readonly RunRecord[]): Summary {
     offeredRate: first.offeredRate,
     prefetch: first.prefetch,
     consumerBatch: first.consumerBatch,
+    load1: [Math.min(...runs.map((r) => r.load1)), Math.max(...runs.map((r) => r.load1))],
+    timeouts: runs.reduce((sum, r) => sum + (r.timeouts ?? 0), 0),
+    maxMs: runs.some((r) => r.maxMs !== undefined) ? Math.max(...runs.map((r) => r.maxMs ?? 0)) : null,
+    statusCodes: {},
   };
+  for (const r of runs)
+    for (const [code, count] of Object.entries(r.statusCodes ?? {}))
+      summary.statusCodes[code] = (summary.statusCodes[code] ?? 0) + count;
+  const outbox = runs.map((r) => r.outboxPeak).filter((v): v is number => v !== undefined);
+  if (outbox.length) summary.outboxPeak = Math.max(...outbox);
+  const feed = runs.filter((r) => r.feedS !== undefined && r.e2e);
+  if (feed.length) summary.feedEventsPerSec = median(feed.map((r) => r.e2e!.sent / r.feedS!));
   const e2e = runs.map((r) => r.e2e).filter((e) => e !== undefined);
   if (e2e.length) {
     summary.exactlyOnce = e2e.every((e) => e.exactlyOnce);

@@ -21,7 +21,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Cleanup } from '../../scripts/lib';
 import { allReady, clusterLeaderKill, faultCatalogue, FULL_HOLDS, SCHEDULES, SHORT_HOLDS } from './faults';
-import { nginxBinary } from './nginx';
+import { requireNginx } from '../../scripts/nginx';
 import { markdownNotes, markdownTable } from './report';
 import { Stack, type StackPorts } from './stack';
 import { runTrial, type FaultSpec, type LoadOptions, type TrialResult } from './trial';
@@ -132,7 +132,7 @@ function versions(): string {
   };
   return [
     `node ${process.version}`,
-    first(nginxBinary(), ['-v']),
+    first(requireNginx(), ['-v']),
     `RabbitMQ ${first('rabbitmqctl', ['version'])}`,
     first('psql', ['--version']),
   ].join(', ');

@@ -148,7 +148,7 @@ export class Stack {
     this.nginx = new Nginx(
       join(dir, 'nginx'),
       ports.nginx,
-      this.apis.map((api) => `127.0.0.1:${api.port}`),
+      this.apis.map((api) => api.port),
     );
     await this.nginx.start();
     log(`nginx on ${ports.nginx} → ${this.apis.map((api) => api.port).join(', ')}`);
