@@ -27,9 +27,14 @@ describe('the feed while the broker is stopped (private RabbitMQ node)', () => {
   let app: TestApp;
   let db: Db;
   let feed: FeedQueue;
+  /** Holds the relay's lease from before the service starts, so its relay stands by (first test). */
+  let lease: Client;
 
   beforeAll(async () => {
     scratch = await ScratchDatabase.create('feed_outage');
+    lease = new Client({ connectionString: scratch.url });
+    await lease.connect();
+    await lease.query('SELECT pg_advisory_lock($1)', [RELAY_LOCK_KEY]);
     await broker.start();
     feed = await FeedQueue.bind(`omni-feed-outage-${process.pid}`, { url: broker.url });
     app = await startApp({
@@ -43,6 +48,7 @@ describe('the feed while the broker is stopped (private RabbitMQ node)', () => {
   }, 120_000);
 
   afterAll(async () => {
+    await lease?.end().catch(() => undefined);
     await app?.close();
     await feed?.delete().catch(() => undefined);
     await broker.stop();
@@ -70,11 +76,8 @@ describe('the feed while the broker is stopped (private RabbitMQ node)', () => {
   }
 
   it('keeps what was stored in the outbox while the broker is down and publishes all of it afterwards', async () => {
-    // The relay is held on standby while the stream is stored, so the outbox owes all of it when
-    // the broker goes away.
-    const lease = new Client({ connectionString: scratch.url });
-    await lease.connect();
-    await lease.query('SELECT pg_advisory_lock($1)', [RELAY_LOCK_KEY]);
+    // The relay stands by (the lease is held since before the service started) while the stream
+    // is stored, so the outbox owes all of it when the broker goes away.
     const { eventIds, bodies } = shuffledStream(`bo-${Date.now()}`, {
       messages: 20,
       revisions: 50,
@@ -91,7 +94,6 @@ describe('the feed while the broker is stopped (private RabbitMQ node)', () => {
       await broker.stopApp();
     } finally {
       await lease.query('SELECT pg_advisory_unlock($1)', [RELAY_LOCK_KEY]);
-      await lease.end();
     }
 
     // The relay leads now but cannot publish: /health says so, and the outbox keeps everything.

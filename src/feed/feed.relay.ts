@@ -17,6 +17,9 @@ const IDLE_POLL_MS = 200;
 /** How often a standby asks for the lease: the takeover delay after the relaying replica dies. */
 const STANDBY_POLL_MS = 1000;
 const SAMPLE_EVERY_MS = 5000;
+/** How often a relay waiting for the broker looks again, and how often it touches the lease's session meanwhile. */
+const BROKER_POLL_MS = 100;
+const LEASE_PING_MS = 5000;
 
 /**
  * Publishes what the outbox owes to `<prefix>.events`, oldest first, on one channel (so in
@@ -94,12 +97,16 @@ export class FeedRelay implements OnApplicationBootstrap, OnApplicationShutdown 
   }
 
   private async relayWhileLeading(lease: RelayLease): Promise<void> {
+    let pinged = Date.now();
     while (!this.stop.signal.aborted) {
       if (!this.publisher.usable) {
         this.report(false, 'waiting for the broker');
-        // Keeps the lease's session busy (RelayLease ends an idle one) and notices a lost database.
-        await lease.runner.query('SELECT 1');
-        await this.pause(500);
+        if (Date.now() - pinged >= LEASE_PING_MS) {
+          // Keeps the lease's session busy (RelayLease ends an idle one) and notices a lost database.
+          await lease.runner.query('SELECT 1');
+          pinged = Date.now();
+        }
+        await this.pause(BROKER_POLL_MS);
         continue;
       }
       this.report(true, 'relaying');
