@@ -219,6 +219,15 @@ describe('operations API: roles, logs and secrets', () => {
       ]);
       for (const line of lines)
         expect(line).toMatchObject({ msg: 'admin request', durationMs: expect.any(Number) });
+      // The two refused requests never reach the handler: their request lines say why, at warn.
+      const refused = service.output
+        .split('\n')
+        .filter((line) => line.includes('"statusCode":401') && line.includes('/admin/events'))
+        .map((line) => JSON.parse(line) as { level: number; reason?: string });
+      expect(refused.map(({ level, reason }) => [level, reason])).toEqual([
+        [40, 'the bearer key is not one of ADMIN_API_KEYS'],
+        [40, 'Authorization: Bearer <key> is required'],
+      ]);
 
       for (const secret of [KEY, OTHER_KEY, WRONG_KEY, TEST_SECRET, OTHER_SECRET]) {
         expect(service.output).not.toContain(secret);
