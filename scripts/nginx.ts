@@ -56,10 +56,10 @@ export interface NginxSetup {
  * `-g 'daemon off;'`). The access log is `dir`/logs/access.log.
  */
 export function writeNginxConfig(dir: string, setup: NginxSetup): string[] {
+  mkdirSync(join(dir, 'logs'), { recursive: true });
   const original = readFileSync(NGINX_CONF, 'utf8');
   const upstreams = setup.apiPorts.map((port) => `127.0.0.1:${port}`);
   writeFileSync(join(dir, 'default.conf'), deriveNginxConfig(original, `127.0.0.1:${setup.port}`, upstreams));
-  mkdirSync(join(dir, 'logs'), { recursive: true });
   const http = [
     `log_format run ${setup.logFormat};`,
     `access_log ${dir}/logs/access.log run;`,
