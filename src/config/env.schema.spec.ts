@@ -22,10 +22,24 @@ describe('validateEnv', () => {
       AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
       APP_ROLE: 'all',
       BODY_LIMIT: 10 * 1024 * 1024,
+      INTAKE_MAX_BYTES: 64 * 1024 * 1024,
+      INTAKE_MAX_REQUESTS: 1000,
       PUBLISH_TIMEOUT_MS: 5000,
       AMQP_PREFIX: 'omnichannel',
       LOG_LEVEL: 'info',
     });
+  });
+
+  it('refuses an INTAKE_MAX_BYTES below BODY_LIMIT (no body of the largest size could be admitted)', () => {
+    expect(problemWith({ WEBHOOK_SECRETS: SECRET, INTAKE_MAX_BYTES: '1mb' })).toMatch(
+      /INTAKE_MAX_BYTES: must be at least BODY_LIMIT \(10485760 bytes\)/,
+    );
+    expect(
+      validateEnv({ WEBHOOK_SECRETS: SECRET, BODY_LIMIT: '1mb', INTAKE_MAX_BYTES: '1mb' }),
+    ).toMatchObject({
+      INTAKE_MAX_BYTES: 1024 * 1024,
+    });
+    expect(problemWith({ WEBHOOK_SECRETS: SECRET, INTAKE_MAX_REQUESTS: '0' })).toMatch(/INTAKE_MAX_REQUESTS/);
   });
 
   it('reads every variable given as process.env does (strings)', () => {

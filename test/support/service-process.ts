@@ -41,10 +41,20 @@ export class ServiceProcess {
     child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
     this.child = child;
     this.exit = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-    await waitFor(async () => (await fetch(`${this.url}${readyPath}`)).status === 200, {
-      timeoutMs: 30000,
-      what: `service on port ${this.port} ready`,
-    });
+    const stopped: { how?: string } = {};
+    void this.exit.then(({ code, signal }) => (stopped.how = `code ${code}, signal ${signal}`));
+    // A process that stopped (e.g. refused its configuration) will not become ready: say so at once.
+    await waitFor(
+      async () => stopped.how !== undefined || (await fetch(`${this.url}${readyPath}`)).status === 200,
+      {
+        timeoutMs: 30000,
+        what: `service on port ${this.port} ready`,
+      },
+    );
+    if (stopped.how !== undefined)
+      throw new Error(
+        `service on port ${this.port} exited before it was ready (${stopped.how}):\n${this.output}`,
+      );
   }
 
   /** Sends `signal` and waits for the process to exit; returns how it exited. */
