@@ -18,6 +18,7 @@ import * as amqp from 'amqplib';
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Client } from 'pg';
+import { decide, entityKey, insertDecided, rowsOf, type BareDelivery } from './bare-store';
 
 const env = process.env;
 const PORT = Number(env.PORT ?? 3000);
@@ -138,78 +139,33 @@ const server = createServer((req, res) => {
 
 // ---------------------------------------------------------------- RabbitMQ → PostgreSQL
 
-interface Row {
-  eventId: string;
-  name: string;
-  accountId: number | null;
-  apiSpaceId: string | null;
-  entityType: string;
-  entityId: string | null;
-  revision: number | null;
-  etag: string | null;
-  timestamp: string | null;
-  payload: string;
-  receivedAt: string;
-  deliveryId: string;
-}
-
 let consumerStarted = false;
 const buffer: amqp.ConsumeMessage[] = [];
 let draining: Promise<void> | null = null;
 let consumeChannel: amqp.Channel;
 const db = new Client({ connectionString: DATABASE_URL, application_name: 'bench-reference' });
 
-const int = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) ? v : null);
-const str = (v: unknown) => (typeof v === 'string' ? v : null);
-const id = (v: unknown) => (typeof v === 'string' && v ? v : typeof v === 'number' ? String(v) : null);
+/** The message as the shared row extraction reads a delivery. */
+const deliveryOf = (message: amqp.ConsumeMessage): BareDelivery => ({
+  content: message.content,
+  deliveryId: String(message.properties.messageId),
+  receivedAt: String(message.properties.headers?.['x-received-at'] ?? new Date().toISOString()),
+});
 
-function toRows(message: amqp.ConsumeMessage, rows: Map<string, Row>): void {
-  let value: unknown;
-  try {
-    value = JSON.parse(message.content.toString('utf8'));
-  } catch {
-    return; // the service would quarantine it; the bench never sends one
-  }
-  const receivedAt = String(message.properties.headers?.['x-received-at'] ?? new Date().toISOString());
-  for (const e of (Array.isArray(value) ? value : [value]) as Record<string, unknown>[]) {
-    if (typeof e !== 'object' || e === null || typeof e.eventId !== 'string' || typeof e.name !== 'string')
-      continue;
-    if (rows.has(e.eventId)) continue;
-    const payload = (typeof e.payload === 'object' && e.payload !== null ? e.payload : {}) as Record<
-      string,
-      unknown
-    >;
-    const time = typeof e.timestamp === 'string' ? Date.parse(e.timestamp) : NaN;
-    rows.set(e.eventId, {
-      eventId: e.eventId,
-      name: e.name,
-      accountId: int(e.accountId),
-      apiSpaceId: str(e.apiSpaceId),
-      entityType: e.name.split('.', 1)[0],
-      entityId: id(payload.messageId) ?? id(payload.id),
-      revision: int(e.revision),
-      etag: str(e.etag),
-      timestamp: Number.isNaN(time) ? null : new Date(time).toISOString(),
-      payload: JSON.stringify(e),
-      receivedAt,
-      deliveryId: String(message.properties.messageId),
-    });
-  }
-}
-
+/**
+ * One transaction per batch: the stored revisions of the batch's entities are read first, so the
+ * outcomes are decided against what is stored (bare-store.ts decides within the batch only), then
+ * the same inserts as the bare floor.
+ */
 async function storeBatch(messages: amqp.ConsumeMessage[]): Promise<void> {
-  const byId = new Map<string, Row>();
-  for (const message of messages) toRows(message, byId);
-  const rows = [...byId.values()];
-  const key = (r: Row) => `${r.apiSpaceId ?? ''}\u0001${r.entityType}\u0001${r.entityId}`;
+  const rows = rowsOf(messages.map(deliveryOf));
   const tracked = rows.filter((r) => r.entityId !== null && r.revision !== null);
   await db.query('BEGIN');
   try {
-    // Current revisions of the batch's entities, then the guard in arrival order.
     const highest = new Map<string, number>();
     if (tracked.length > 0) {
-      const current = await db.query<{ k: string; revision: string }>(
-        `SELECT r.api_space_id || chr(1) || r.entity_type || chr(1) || r.entity_id AS k, r.revision
+      const current = await db.query<{ a: string; e: string; i: string; revision: string }>(
+        `SELECT r.api_space_id AS a, r.entity_type AS e, r.entity_id AS i, r.revision
            FROM entity_revisions r JOIN unnest($1::text[], $2::text[], $3::text[]) AS t(a, e, i)
              ON r.api_space_id = t.a AND r.entity_type = t.e AND r.entity_id = t.i`,
         [
@@ -218,68 +174,13 @@ async function storeBatch(messages: amqp.ConsumeMessage[]): Promise<void> {
           tracked.map((r) => r.entityId),
         ],
       );
-      for (const row of current.rows) highest.set(row.k, Number(row.revision));
+      for (const row of current.rows)
+        highest.set(
+          entityKey({ apiSpaceId: row.a, entityType: row.e, entityId: row.i }),
+          Number(row.revision),
+        );
     }
-    const outcomes: string[] = [];
-    const winners = new Map<string, Row>();
-    for (const r of rows) {
-      if (r.entityId === null || r.revision === null) {
-        outcomes.push('untracked');
-        continue;
-      }
-      const k = key(r);
-      const current = highest.get(k);
-      if (current === undefined || r.revision > current) {
-        highest.set(k, r.revision);
-        winners.set(k, r);
-        outcomes.push('applied');
-      } else outcomes.push('stale');
-    }
-    if (rows.length > 0)
-      await db.query(
-        `INSERT INTO webhook_events (event_id, name, account_id, api_space_id, entity_type, entity_id, revision,
-                                     etag, event_timestamp, outcome, payload, received_at, delivery_id)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[],
-                              $7::bigint[], $8::text[], $9::timestamptz[], $10::text[], $11::jsonb[],
-                              $12::timestamptz[], $13::text[])
-         ON CONFLICT (event_id) DO NOTHING`,
-        [
-          rows.map((r) => r.eventId),
-          rows.map((r) => r.name),
-          rows.map((r) => r.accountId),
-          rows.map((r) => r.apiSpaceId),
-          rows.map((r) => r.entityType),
-          rows.map((r) => r.entityId),
-          rows.map((r) => r.revision),
-          rows.map((r) => r.etag),
-          rows.map((r) => r.timestamp),
-          outcomes,
-          rows.map((r) => r.payload),
-          rows.map((r) => r.receivedAt),
-          rows.map((r) => r.deliveryId),
-        ],
-      );
-    const w = [...winners.values()];
-    if (w.length > 0)
-      await db.query(
-        `INSERT INTO entity_revisions (api_space_id, entity_type, entity_id, revision, event_id, event_name,
-                                       event_timestamp)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],
-                              $7::timestamptz[])
-         ON CONFLICT (api_space_id, entity_type, entity_id) DO UPDATE
-            SET revision = EXCLUDED.revision, event_id = EXCLUDED.event_id, event_name = EXCLUDED.event_name,
-                event_timestamp = EXCLUDED.event_timestamp, updated_at = now()
-          WHERE entity_revisions.revision < EXCLUDED.revision`,
-        [
-          w.map((r) => r.apiSpaceId ?? ''),
-          w.map((r) => r.entityType),
-          w.map((r) => r.entityId),
-          w.map((r) => r.revision),
-          w.map((r) => r.eventId),
-          w.map((r) => r.name),
-          w.map((r) => r.timestamp),
-        ],
-      );
+    await insertDecided(db, rows, decide(rows, highest));
     await db.query('COMMIT');
   } catch (err) {
     await db.query('ROLLBACK').catch(() => undefined);
