@@ -21,9 +21,78 @@ export interface FeedCheckResult {
   waitedMs: number;
 }
 
-interface Copy {
+/** One message of the feed as a watcher keeps it: its routing key and its body (parsed when JSON). */
+export interface FeedCopy {
   routingKey: string;
   content: unknown;
+}
+
+/** A message body as JSON when it is, else its text (judged as a mismatch). */
+export function feedContentOf(body: Buffer): unknown {
+  const text = body.toString('utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/** Polls until every acknowledged event has a copy or the settle timeout passed. */
+export async function awaitFeedCopies(
+  acknowledged: ReadonlyMap<string, SimEnvelope>,
+  copies: ReadonlyMap<string, readonly FeedCopy[]>,
+  timing: StoreCheckTiming,
+): Promise<void> {
+  const started = Date.now();
+  const allArrived = () => [...acknowledged.keys()].every((eventId) => copies.has(eventId));
+  while (!allArrived() && Date.now() - started < timing.settleTimeoutMs) await sleep(timing.pollIntervalMs);
+}
+
+/**
+ * Judges the copies that came against the acknowledged events: each arrived (at least once), its
+ * body the sent envelope, its routing key `<outcome>.<name>`. A copy of an event no delivery got
+ * acknowledged is `unacknowledged` when `runEvents` says it is the run's (or no `runEvents` is
+ * given: the watcher keeps only run events), else `foreign`.
+ */
+export function judgeFeedCopies(
+  acknowledged: ReadonlyMap<string, SimEnvelope>,
+  copies: ReadonlyMap<string, readonly FeedCopy[]>,
+  seen: Pick<FeedCheckResult, 'foreign' | 'error' | 'waitedMs'> & {
+    runEvents?: ReadonlyMap<string, unknown>;
+  },
+): FeedCheckResult {
+  const result: FeedCheckResult = {
+    expected: acknowledged.size,
+    arrived: 0,
+    missing: [],
+    duplicates: 0,
+    contentMismatch: [],
+    routingMismatch: [],
+    unacknowledged: [],
+    foreign: seen.foreign,
+    error: seen.error,
+    waitedMs: seen.waitedMs,
+  };
+  for (const [eventId, envelope] of acknowledged) {
+    const copiesOf = copies.get(eventId);
+    if (!copiesOf) {
+      result.missing.push(eventId);
+      continue;
+    }
+    result.arrived += 1;
+    result.duplicates += copiesOf.length - 1;
+    const sent: unknown = JSON.parse(JSON.stringify(envelope));
+    if (!copiesOf.every((copy) => isDeepStrictEqual(copy.content, sent)))
+      result.contentMismatch.push(eventId);
+    if (!copiesOf.every((copy) => routingFits(copy.routingKey, envelope)))
+      result.routingMismatch.push(eventId);
+  }
+  for (const eventId of copies.keys()) {
+    if (acknowledged.has(eventId)) continue;
+    if (!seen.runEvents || seen.runEvents.has(eventId)) result.unacknowledged.push(eventId);
+    else result.foreign += 1;
+  }
+  return result;
 }
 
 /**
@@ -33,7 +102,7 @@ interface Copy {
  * which RabbitMQ removes when the watcher's connection closes.
  */
 export class FeedWatcher {
-  private readonly copies = new Map<string, Copy[]>();
+  private readonly copies = new Map<string, FeedCopy[]>();
   private foreign = 0;
   private error?: string;
   private closed = false;
@@ -76,13 +145,7 @@ export class FeedWatcher {
       this.foreign += 1;
       return;
     }
-    let content: unknown;
-    try {
-      content = JSON.parse(message.content.toString('utf8'));
-    } catch {
-      content = message.content.toString('utf8');
-    }
-    const copy = { routingKey: message.fields.routingKey, content };
+    const copy = { routingKey: message.fields.routingKey, content: feedContentOf(message.content) };
     const list = this.copies.get(eventId);
     if (list) list.push(copy);
     else this.copies.set(eventId, [copy]);
@@ -94,39 +157,13 @@ export class FeedWatcher {
    */
   async finish(acknowledged: Map<string, SimEnvelope>, timing: StoreCheckTiming): Promise<FeedCheckResult> {
     const started = Date.now();
-    const allArrived = () => [...acknowledged.keys()].every((eventId) => this.copies.has(eventId));
-    while (!allArrived() && Date.now() - started < timing.settleTimeoutMs) await sleep(timing.pollIntervalMs);
+    await awaitFeedCopies(acknowledged, this.copies, timing);
     await this.close();
-
-    const result: FeedCheckResult = {
-      expected: acknowledged.size,
-      arrived: 0,
-      missing: [],
-      duplicates: 0,
-      contentMismatch: [],
-      routingMismatch: [],
-      unacknowledged: [],
+    return judgeFeedCopies(acknowledged, this.copies, {
       foreign: this.foreign,
       error: this.error,
       waitedMs: Date.now() - started,
-    };
-    for (const [eventId, envelope] of acknowledged) {
-      const copies = this.copies.get(eventId);
-      if (!copies) {
-        result.missing.push(eventId);
-        continue;
-      }
-      result.arrived += 1;
-      result.duplicates += copies.length - 1;
-      const sent: unknown = JSON.parse(JSON.stringify(envelope));
-      if (!copies.every((copy) => isDeepStrictEqual(copy.content, sent)))
-        result.contentMismatch.push(eventId);
-      if (!copies.every((copy) => routingFits(copy.routingKey, envelope)))
-        result.routingMismatch.push(eventId);
-    }
-    for (const eventId of this.copies.keys())
-      if (!acknowledged.has(eventId)) result.unacknowledged.push(eventId);
-    return result;
+    });
   }
 
   /** Closes the connection (idempotent); RabbitMQ then deletes the exclusive queue. */

@@ -1,13 +1,13 @@
 import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isDeepStrictEqual } from 'node:util';
-import type { FeedCheckResult } from '../../src/simulator/feed.watcher';
-import { trackedEntityOf, type SimEnvelope } from '../../src/simulator/envelope.types';
-
-interface Copy {
-  routingKey: string;
-  content: string;
-}
+import type { SimEnvelope } from '../../src/simulator/envelope.types';
+import {
+  awaitFeedCopies,
+  feedContentOf,
+  judgeFeedCopies,
+  type FeedCheckResult,
+  type FeedCopy,
+} from '../../src/simulator/feed.watcher';
 
 /**
  * A downstream consumer of the feed that survives the faults: a durable quorum queue of the run's
@@ -17,7 +17,7 @@ interface Copy {
  * kill takes with it.
  */
 export class FeedCollector {
-  private readonly copies = new Map<string, Copy[]>();
+  private readonly copies = new Map<string, FeedCopy[]>();
   private model: ChannelModel | null = null;
   private closed = false;
   private reconnecting: Promise<void> | null = null;
@@ -85,7 +85,7 @@ export class FeedCollector {
 
   private take(channel: Channel, message: ConsumeMessage): void {
     const eventId = String(message.properties.messageId);
-    const copy = { routingKey: message.fields.routingKey, content: message.content.toString('utf8') };
+    const copy = { routingKey: message.fields.routingKey, content: feedContentOf(message.content) };
     const list = this.copies.get(eventId);
     if (list) list.push(copy);
     else this.copies.set(eventId, [copy]);
@@ -107,40 +107,13 @@ export class FeedCollector {
     { settleTimeoutMs, pollIntervalMs }: { settleTimeoutMs: number; pollIntervalMs: number },
   ): Promise<FeedCheckResult> {
     const started = Date.now();
-    const allArrived = () => [...acknowledged.keys()].every((eventId) => this.copies.has(eventId));
-    while (!allArrived() && Date.now() - started < settleTimeoutMs) await sleep(pollIntervalMs);
-    const result: FeedCheckResult = {
-      expected: acknowledged.size,
-      arrived: 0,
-      missing: [],
-      duplicates: 0,
-      contentMismatch: [],
-      routingMismatch: [],
-      unacknowledged: [],
+    await awaitFeedCopies(acknowledged, this.copies, { settleTimeoutMs, pollIntervalMs });
+    return judgeFeedCopies(acknowledged, this.copies, {
       foreign: 0,
       error: this.model ? undefined : `feed collector not connected (${this.lastError})`,
       waitedMs: Date.now() - started,
-    };
-    for (const [eventId, envelope] of acknowledged) {
-      const copies = this.copies.get(eventId);
-      if (!copies) {
-        result.missing.push(eventId);
-        continue;
-      }
-      result.arrived += 1;
-      result.duplicates += copies.length - 1;
-      const sent: unknown = JSON.parse(JSON.stringify(envelope));
-      if (!copies.every((copy) => isDeepStrictEqual(parse(copy.content), sent)))
-        result.contentMismatch.push(eventId);
-      if (!copies.every((copy) => routingFits(copy.routingKey, envelope)))
-        result.routingMismatch.push(eventId);
-    }
-    for (const eventId of this.copies.keys()) {
-      if (acknowledged.has(eventId)) continue;
-      if (runEvents.has(eventId)) result.unacknowledged.push(eventId);
-      else result.foreign += 1;
-    }
-    return result;
+      runEvents,
+    });
   }
 
   /** Forgets what was received (between trials: each trial judges only its own events). */
@@ -159,20 +132,4 @@ export class FeedCollector {
     }
     await model.close().catch(() => undefined);
   }
-}
-
-function parse(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
-/** `<outcome>.<name>`: `untracked` exactly for events without an entity or integer revision. */
-function routingFits(routingKey: string, envelope: SimEnvelope): boolean {
-  const dot = routingKey.indexOf('.');
-  const [outcome, name] = [routingKey.slice(0, dot), routingKey.slice(dot + 1)];
-  if (name !== envelope.name) return false;
-  return trackedEntityOf(envelope) ? outcome === 'applied' || outcome === 'stale' : outcome === 'untracked';
 }
