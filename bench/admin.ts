@@ -15,7 +15,7 @@ import type { Client } from 'pg';
 import { CursorCodec } from '../src/admin/http/cursor';
 import { newTag } from './lib/bodies';
 import { Infra } from './lib/infra';
-import { killAll, ServerProcess } from './lib/proc';
+import { runBench, ServerProcess } from './lib/proc';
 
 const ROOT = resolve(__dirname, '..');
 const env = process.env;
@@ -275,24 +275,4 @@ function report(
   return out.join('\n');
 }
 
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const)
-  process.on(signal, () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    log(`${signal}: stopping; cleaning up (again to force)`);
-    killAll();
-    void (async () => {
-      try {
-        await infra?.cleanUp();
-      } finally {
-        process.exit(130);
-      }
-    })();
-  });
-
-main().catch((err: unknown) => {
-  log(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  killAll();
-  void (infra?.cleanUp() ?? Promise.resolve()).finally(() => process.exit(1));
-});
+runBench('bench:admin', main, () => infra?.cleanUp());

@@ -14,7 +14,7 @@ import { runMigrationsLocked } from '../src/events/migrations.runner';
 import { BENCH_SECRET, newTag, signedBodies } from './lib/bodies';
 import { Infra } from './lib/infra';
 import { postAll } from './lib/load';
-import { killAll, ServerProcess } from './lib/proc';
+import { runBench, ServerProcess } from './lib/proc';
 
 const { env } = process;
 const num = (name: string, fallback: number) => Number(env[name] || fallback);
@@ -236,14 +236,4 @@ async function main(): Promise<void> {
   }
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const)
-  process.on(signal, () => {
-    killAll();
-    void cleanUp().finally(() => process.exit(130));
-  });
-
-main().catch((err: unknown) => {
-  log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  killAll();
-  void cleanUp().finally(() => process.exit(1));
-});
+runBench('bench:retention', main, cleanUp);

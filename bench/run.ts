@@ -21,7 +21,7 @@ import { Deployment } from './lib/deployment';
 import { Infra } from './lib/infra';
 import { postAll, runLoad, type LoadOutcome } from './lib/load';
 import { nginxBinary, nginxProcess } from './lib/nginx';
-import { killAll, ServerProcess } from './lib/proc';
+import { runBench, ServerProcess } from './lib/proc';
 import {
   fmt,
   loadText,
@@ -954,26 +954,10 @@ function report(machine: Machine, settings: Settings, service: Deployment): void
   );
 }
 
-// Ctrl-C / SIGTERM: the finally block above stops the children and removes databases and queues.
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const)
-  process.on(signal, () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    log(`${signal}: stopping; cleaning up (again to force)`);
-    errors.push(`interrupted by ${signal}`);
-    killAll();
-    void (async () => {
-      try {
-        await infra?.cleanUp();
-      } finally {
-        process.exit(130);
-      }
-    })();
-  });
-
-main().catch((err: unknown) => {
-  log(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  killAll();
-  void infra?.cleanUp().finally(() => process.exit(1));
-});
+// Ctrl-C / SIGTERM: the children are stopped and the databases and queues removed.
+runBench(
+  'bench',
+  main,
+  () => infra?.cleanUp(),
+  (signal) => errors.push(`interrupted by ${signal}`),
+);

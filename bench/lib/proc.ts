@@ -134,3 +134,35 @@ export class ServerProcess {
     };
   }
 }
+
+/**
+ * Runs a bench's `main`, and on failure or on SIGINT/SIGTERM kills every child and runs `cleanUp`
+ * (databases, queues) before exiting (1 on failure, 130 when interrupted; a second signal forces
+ * the exit). `onSignal` notes the interruption first (e.g. for the report).
+ */
+export function runBench(
+  name: string,
+  main: () => Promise<void>,
+  cleanUp: () => Promise<unknown> | undefined,
+  onSignal: (signal: NodeJS.Signals) => void = () => undefined,
+): void {
+  const log = (message: string) =>
+    process.stderr.write(`[${name} ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+  const stop = (code: number) => {
+    killAll();
+    void Promise.resolve(cleanUp()).finally(() => process.exit(code));
+  };
+  let interrupted = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.on(signal, () => {
+      if (interrupted) process.exit(130);
+      interrupted = true;
+      log(`${signal}: stopping; cleaning up (again to force)`);
+      onSignal(signal);
+      stop(130);
+    });
+  main().catch((err: unknown) => {
+    log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    stop(1);
+  });
+}
