@@ -8,6 +8,8 @@ import { FeedOutboxAndOperations1764921600000 } from './migrations/1764921600000
 
 export const MIGRATIONS_TABLE = 'schema_migrations';
 
+const IDLE_IN_TRANSACTION = '30s';
+
 /** The one place the database connection is described; migrations are listed, never `synchronize`. */
 export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
   return {
@@ -20,6 +22,14 @@ export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
     synchronize: false,
     migrationsRun: false,
     logging: false,
-    extra: { max: 8, connectionTimeoutMillis: 5000, application_name: 'omnichannel-webhook-receiver' },
+    extra: {
+      max: 8,
+      connectionTimeoutMillis: 5000,
+      application_name: 'omnichannel-webhook-receiver',
+      // PostgreSQL ends a session left this long inside a transaction without a statement: the
+      // server's half of a connection that died without a FIN or an RST would otherwise keep its
+      // transaction, and its entity locks, until the server's TCP keepalive notices (about two hours).
+      options: `-c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION}`,
+    },
   };
 }

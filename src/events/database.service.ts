@@ -16,13 +16,6 @@ import { runMigrationsLocked } from './migrations.runner';
 export const SILENT_CONNECTION_MS = 60_000;
 
 /**
- * PostgreSQL ends a session that sits this long inside a transaction without a statement: the
- * server's half of such a dropped connection, which would otherwise keep its transaction open, and
- * its entity locks taken, until the server's TCP keepalive notices (about two hours by default).
- */
-const IDLE_IN_TRANSACTION = '30s';
-
-/**
  * Connects to PostgreSQL and applies pending migrations in the background, retrying with back-off
  * for as long as the database is away, so the process starts (and reports its health) without it.
  * `ready` resolves once the schema is in place; the consumer waits for it before taking messages.
@@ -83,9 +76,9 @@ export class DatabaseService implements OnApplicationBootstrap, OnApplicationShu
   /**
    * Bounds what a connection that died silently can hold up: a checked-out connection with no byte
    * from the server for SILENT_CONNECTION_MS has its socket destroyed, so its query fails as a lost
-   * connection (transient: the batch is retried on a new one), and each session is told to end
-   * itself when left idle inside a transaction. pg-pool's `acquire`/`release` events see every
-   * checkout, also of the connections opened before this ran.
+   * connection (transient: the batch is retried on a new one); PostgreSQL ends the server's half
+   * (idle_in_transaction_session_timeout, data-source.options.ts). pg-pool's `acquire`/`release`
+   * events see every checkout, also of the connections opened before this ran.
    */
   private guardConnections(): void {
     const pool = (this.dataSource.driver as unknown as { master?: Pool }).master;
@@ -97,10 +90,6 @@ export class DatabaseService implements OnApplicationBootstrap, OnApplicationShu
       const socket = socketOf(client);
       if (!guarded.has(client)) {
         guarded.add(client);
-        // Queued before the caller's first query on this connection.
-        client
-          .query(`SET idle_in_transaction_session_timeout = '${IDLE_IN_TRANSACTION}'`)
-          .catch(() => undefined);
         socket?.on('timeout', () => {
           this.logger.warn(
             `no answer from PostgreSQL for ${SILENT_CONNECTION_MS} ms on a connection in use; abandoning it`,
