@@ -89,7 +89,8 @@ describe('WEBHOOK_SPACES_FILE in the built service', () => {
     // Same content: only SIGHUP reloads it (a change event with nothing changed is not a reload).
     void service.kill('SIGHUP'); // resolves only when the process exits: not awaited
     await waitFor(async () => (await reloads('success')) === before + 1, { what: 'a reload on SIGHUP' });
-    expect(service.output).toMatch(/"trigger":"SIGHUP"/);
+    // The log line comes through the child's stdout pipe, which can trail the metric's HTTP answer.
+    await waitFor(() => /"trigger":"SIGHUP"/.test(service.output), { what: 'the SIGHUP reload line' });
     write(JSON.stringify({ 'space-a': [OLD, NEW] }));
     await waitFor(async () => (await postAs(service.url, NEW)).status === 200, {
       what: 'the new secret accepted',
@@ -103,7 +104,10 @@ describe('WEBHOOK_SPACES_FILE in the built service', () => {
     await waitFor(async () => (await reloads('failure')) === failures + 1, { what: 'a failed reload' });
     expect((await postAs(service.url, OLD)).status).toBe(200);
     expect((await postAs(service.url, NEW)).status).toBe(200);
-    const line = service.output.split('\n').find((l) => l.includes('WEBHOOK_SPACES_FILE not reloaded'))!;
+    const line = await waitFor(
+      () => service.output.split('\n').find((l) => l.includes('WEBHOOK_SPACES_FILE not reloaded')),
+      { what: 'the failed reload line' },
+    );
     expect(JSON.parse(line)).toMatchObject({
       file,
       trigger: 'change',
