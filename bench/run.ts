@@ -179,6 +179,9 @@ async function feedQueueOf(target: Deployment): Promise<string | undefined> {
   return queue;
 }
 
+/** A service with its feed on (the bare floor's feed has no outbox). */
+const hasOutbox = (target: Deployment) => target.spec.kind === 'service' && !!target.spec.eventsExchange;
+
 async function outboxEvents(target: Deployment): Promise<number> {
   const db = await infra.db(target.spec.database);
   const { rows } = await db.query<{ n: string }>(
@@ -189,7 +192,7 @@ async function outboxEvents(target: Deployment): Promise<number> {
 
 /** Samples the outbox every 100 ms (a service with the feed on); the returned function gives the peak. */
 function sampleOutbox(target: Deployment): () => Promise<number | undefined> {
-  if (!target.spec.eventsExchange) return () => Promise.resolve(undefined);
+  if (!hasOutbox(target)) return () => Promise.resolve(undefined);
   let peak = 0;
   let stopped = false;
   const loop = (async () => {
@@ -222,7 +225,7 @@ async function settle(target: Deployment, purge: boolean): Promise<void> {
   while (Date.now() < deadline) {
     const { rowCount } = await db.query('SELECT 1 FROM webhook_events WHERE event_id = $1', [eventId]);
     if (rowCount) {
-      if (target.spec.eventsExchange)
+      if (hasOutbox(target))
         while ((await outboxEvents(target)) > 0 && Date.now() < deadline) await sleep(50);
       const feedQueue = await feedQueueOf(target);
       if (feedQueue) await infra.purge(feedQueue);
@@ -522,19 +525,27 @@ async function main(): Promise<void> {
       eventsExchange: feedOn ? `${prefix}.events` : undefined,
     });
   };
-  const floorDeployment = async (kind: 'bare' | 'reference'): Promise<Deployment> => {
-    const database = `${tag}_${kind}`;
-    const prefix = `bench-${tag}-${kind}`;
-    infra.track([`${prefix}.deliveries`]);
+  /** The bare floor or the reference; `feed`: the bare floor publishing each stored event as the feed does. */
+  const floorDeployment = async (kind: 'bare' | 'reference', feed = false): Promise<Deployment> => {
+    const key = feed ? 'barefeed' : kind;
+    const database = `${tag}_${key}`;
+    const prefix = `bench-${tag}-${key}`;
+    const eventsExchange = feed ? `${prefix}.events` : undefined;
+    infra.track([`${prefix}.deliveries`], eventsExchange ? [eventsExchange] : []);
     const proc = new ServerProcess({
-      name: kind,
+      name: key,
       port: port++,
       args: [kind === 'bare' ? references.bare : references.server],
       readyPath: '/health',
-      env: { ...common, DATABASE_URL: await infra.createDatabase(database), AMQP_PREFIX: prefix },
+      env: {
+        ...common,
+        DATABASE_URL: await infra.createDatabase(database),
+        AMQP_PREFIX: prefix,
+        ...(eventsExchange ? { FEED_EXCHANGE: eventsExchange } : {}),
+      },
     });
     return new Deployment({
-      name: kind,
+      name: feed ? 'bare, feed on' : kind,
       kind,
       procs: [proc],
       entry: proc,
@@ -542,6 +553,7 @@ async function main(): Promise<void> {
       database,
       queue: `${prefix}.deliveries`,
       consumes: true,
+      eventsExchange,
     });
   };
 
@@ -553,6 +565,7 @@ async function main(): Promise<void> {
     want('d') || want('f')
       ? await serviceDeployment('service, feed off', 'nofeed', ['all'], { FEED_ENABLED: 'false' })
       : undefined;
+  const bareFeed = want('d') ? await floorDeployment('bare', true) : undefined;
   const split1 = want('s') ? await serviceDeployment('api + 1 worker', 'w1', ['api', 'worker']) : undefined;
   const split2 = want('s')
     ? await serviceDeployment('api + 2 workers', 'w2', ['api', 'worker', 'worker'])
@@ -583,7 +596,7 @@ async function main(): Promise<void> {
       measured: [api1, api2],
     });
   } else if (want('s')) errors.push('(s) ingest through nginx skipped: nginx is not installed');
-  const everything = [service, bare, reference, feedOff, split1, split2, nginx1, nginx2].filter(
+  const everything = [service, bare, reference, feedOff, bareFeed, split1, split2, nginx1, nginx2].filter(
     (d): d is Deployment => d !== undefined,
   );
   if (PROFILE) mkdirSync(join(RESULTS, 'profiles'), { recursive: true });
@@ -634,7 +647,7 @@ async function main(): Promise<void> {
     if (want('c') || want('e') || want('o'))
       await scenario('c', main3, (t, r) => loadRun(t, 'c', r, pools[500]));
     if (want('d') || want('f'))
-      await scenario('d', [service, bare, reference, feedOff!], (t, r) => e2eRun(t, 'd', r));
+      await scenario('d', [service, bare, reference, feedOff!, bareFeed!], (t, r) => e2eRun(t, 'd', r));
     if (want('f'))
       for (const consumer of CONSUMER_SWEEP) {
         const key = `f-${consumer.prefetch}-${consumer.batch}`;
@@ -741,7 +754,7 @@ function report(machine: Machine, settings: Settings, service: Deployment): void
       'd',
       SCENARIO_TITLES.d,
       'eventsPerSec',
-      [...three, 'service, feed off'],
+      [...three, 'service, feed off', 'bare, feed on'],
       `consumer prefetch ${DEFAULT_CONSUMER.prefetch}, batch ${DEFAULT_CONSUMER.batch}`,
     ),
     ...CONSUMER_SWEEP.map((c) =>
@@ -766,7 +779,9 @@ function report(machine: Machine, settings: Settings, service: Deployment): void
   const d = get('d');
   const g = get('g');
   const dOff = get('d', 'service, feed off');
-  const isService = (target: string) => target !== 'bare' && target !== 'reference';
+  const bareOff = get('d', 'bare');
+  const bareFeedOn = get('d', 'bare, feed on');
+  const isService = (target: string) => !target.startsWith('bare') && target !== 'reference';
   const peaks = [
     ...new Set(runs.filter((r) => isService(r.target)).map((r) => `${r.scenario}\u0000${r.target}`)),
   ].map((k) => {
@@ -836,7 +851,12 @@ function report(machine: Machine, settings: Settings, service: Deployment): void
       value:
         d && dOff
           ? `${f2(d.eventsPerSec / dOff.eventsPerSec)}×; ${f2((d.feedEventsPerSec ?? NaN) / dOff.eventsPerSec)}× ` +
-            `(${fmt(d.eventsPerSec)} and ${fmt(d.feedEventsPerSec)} vs ${fmt(dOff.eventsPerSec)} events/s)${at(d)}`
+            `(${fmt(d.eventsPerSec)} and ${fmt(d.feedEventsPerSec)} vs ${fmt(dOff.eventsPerSec)} events/s)${at(d)}` +
+            (bareFeedOn && bareOff
+              ? `; the bare floor with the same feed: ${f2(bareFeedOn.eventsPerSec / bareOff.eventsPerSec)}×; ` +
+                `${f2((bareFeedOn.feedEventsPerSec ?? NaN) / bareOff.eventsPerSec)}× ` +
+                `(${fmt(bareFeedOn.eventsPerSec)} and ${fmt(bareFeedOn.feedEventsPerSec)} vs ${fmt(bareOff.eventsPerSec)})`
+              : '')
           : '—',
       limit: '≥ 0.9×, ≥ 0.9×',
       pass:

@@ -169,14 +169,18 @@ export async function insertDecided(
     );
 }
 
-/** Stores a batch of deliveries in one transaction on `db` (a connected client). */
-export async function storeBare(db: ClientBase, deliveries: readonly BareDelivery[]): Promise<void> {
+/** Stores a batch of deliveries in one transaction on `db` (a connected client); returns its rows and outcomes. */
+export async function storeBare(
+  db: ClientBase,
+  deliveries: readonly BareDelivery[],
+): Promise<{ rows: Row[]; outcomes: string[] }> {
   const rows = rowsOf(deliveries);
   const decided = decide(rows);
   await db.query('BEGIN');
   try {
     await insertDecided(db, rows, decided);
     await db.query('COMMIT');
+    return { rows, outcomes: decided.outcomes };
   } catch (err) {
     await db.query('ROLLBACK').catch(() => undefined);
     throw err;

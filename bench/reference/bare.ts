@@ -9,6 +9,11 @@
  *   CONSUMER_PREFETCH, at most CONSUMER_BATCH_SIZE deliveries and 1,000 events per batch (counted by
  *   the x-item-count header the receiver sets), one transaction per batch (bare-store.ts: primary keys
  *   only, no advisory locks, no revision read, no outbox), acks after COMMIT.
+ * - Feed (only with FEED_EXCHANGE, the bench's "bare, feed on"): after COMMIT, every event of the
+ *   batch as one persistent message on a confirm channel to that topic exchange, with the service's
+ *   routing key `<outcome>.<name>`, message id and the headers of the feed's contract; the batch's
+ *   deliveries are acked once all of its messages are confirmed (at least once, as the service), while
+ *   the next batch is stored. No outbox: the least a feed costs, the broker's share included.
  * Durability is the service's: persistent messages, publisher confirms, quorum queue, acks after
  * commit, PostgreSQL's defaults (synchronous_commit on, logged tables).
  *
@@ -19,7 +24,7 @@ import * as amqp from 'amqplib';
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Client } from 'pg';
-import { BARE_SCHEMA, storeBare } from './bare-store';
+import { BARE_SCHEMA, storeBare, type Row } from './bare-store';
 
 const env = process.env;
 const PORT = Number(env.PORT ?? 3000);
@@ -36,6 +41,7 @@ const BATCH_SIZE = Number(env.CONSUMER_BATCH_SIZE ?? 100);
 const MAX_EVENTS_PER_BATCH = 1000;
 const BODY_LIMIT = Number(env.BODY_LIMIT_BYTES ?? 10 * 1024 * 1024);
 const PUBLISH_TIMEOUT_MS = Number(env.PUBLISH_TIMEOUT_MS ?? 5000);
+const FEED_EXCHANGE = env.FEED_EXCHANGE;
 if (SECRETS.length === 0) throw new Error('WEBHOOK_SECRETS is required');
 
 let publishChannel: amqp.ConfirmChannel | null = null;
@@ -127,6 +133,7 @@ const server = createServer((req, res) => {
 const buffer: amqp.ConsumeMessage[] = [];
 let draining: Promise<void> | null = null;
 let consumeChannel: amqp.Channel;
+let feedChannel: amqp.ConfirmChannel | null = null;
 const db = new Client({ connectionString: DATABASE_URL, application_name: 'bench-bare' });
 
 function takeBatch(): amqp.ConsumeMessage[] {
@@ -141,12 +148,48 @@ function takeBatch(): amqp.ConsumeMessage[] {
   return buffer.splice(0, taken);
 }
 
+/** Publishes the stored rows to the feed exchange; resolves once every one is confirmed. */
+function publishFeed(rows: readonly Row[], outcomes: readonly string[]): Promise<void> {
+  const channel = feedChannel!;
+  return Promise.all(
+    rows.map(
+      (row, i) =>
+        new Promise<void>((resolve, reject) => {
+          const headers: Record<string, unknown> = {
+            'x-event-id': row.eventId,
+            'x-event-name': row.name,
+            'x-outcome': outcomes[i],
+            'x-entity-type': row.entityType,
+            'x-delivery-id': row.deliveryId,
+            'x-received-at': row.receivedAt,
+          };
+          if (row.entityId !== null) headers['x-entity-id'] = row.entityId;
+          if (row.revision !== null) headers['x-revision'] = row.revision;
+          if (row.apiSpaceId !== null) headers['x-api-space-id'] = row.apiSpaceId;
+          channel.publish(
+            FEED_EXCHANGE!,
+            `${outcomes[i]}.${row.name}`,
+            Buffer.from(row.payload),
+            {
+              persistent: true,
+              contentType: 'application/json',
+              messageId: row.eventId,
+              timestamp: Math.floor(Date.parse(row.receivedAt) / 1000),
+              headers,
+            },
+            (err) => (err ? reject(new Error('feed message nacked')) : resolve()),
+          );
+        }),
+    ),
+  ).then(() => undefined);
+}
+
 function drain(): Promise<void> {
   draining ??= (async () => {
     while (buffer.length > 0) {
       const batch = takeBatch();
       try {
-        await storeBare(
+        const { rows, outcomes } = await storeBare(
           db,
           batch.map((m) => ({
             content: m.content,
@@ -154,7 +197,15 @@ function drain(): Promise<void> {
             receivedAt: String(m.properties.headers?.['x-received-at']),
           })),
         );
-        for (const message of batch) consumeChannel.ack(message); // only after COMMIT
+        const ack = () => {
+          for (const message of batch) consumeChannel.ack(message); // only after COMMIT (and the feed's confirms)
+        };
+        if (!feedChannel) ack();
+        else
+          publishFeed(rows, outcomes).then(ack, (err: unknown) => {
+            console.error(`feed not confirmed: ${(err as Error).message}`);
+            for (const message of batch) consumeChannel.nack(message, false, true);
+          });
       } catch (err) {
         console.error(`batch not stored: ${(err as Error).message}`);
         for (const message of batch) consumeChannel.nack(message, false, true);
@@ -175,6 +226,10 @@ async function main(): Promise<void> {
 
   const consumerConnection = await amqp.connect(AMQP_URL);
   consumeChannel = await consumerConnection.createChannel();
+  if (FEED_EXCHANGE) {
+    feedChannel = await consumerConnection.createConfirmChannel();
+    await feedChannel.assertExchange(FEED_EXCHANGE, 'topic', { durable: true });
+  }
   await consumeChannel.prefetch(PREFETCH);
   const { consumerTag } = await consumeChannel.consume(QUEUE, (message) => {
     if (!message) return;
