@@ -18,6 +18,7 @@ import { validateEnv } from '../src/config/env.schema';
 import { breakdownMarkdown, runBreakdown, type BreakdownLine } from './breakdown';
 import { BENCH_SECRET, expectedRevisions, newTag, signedBodies, type SignedBody } from './lib/bodies';
 import { Deployment } from './lib/deployment';
+import { imageRuntimeEnv } from './lib/image-env';
 import { Infra } from './lib/infra';
 import { postAll, runLoad, type LoadOutcome } from './lib/load';
 import { nginxBinary, nginxProcess } from './lib/nginx';
@@ -64,6 +65,8 @@ const AMQP_URL = env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const PROFILE = env.BENCH_PROFILE === '1';
 /** Extra flags for the service's node, e.g. V8 memory settings to try (`--max-semi-space-size=4`). */
 const SERVICE_NODE_ARGS = (env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+/** The runtime environment of the service's image (memory settings): the service runs as shipped; `0`: without it. */
+const IMAGE_ENV = env.BENCH_IMAGE_ENV === '0' ? {} : imageRuntimeEnv(ROOT);
 /** Extra environment for every service process, e.g. `INTAKE_MAX_BYTES=16mb` to try a knob. */
 const SERVICE_ENV = Object.fromEntries(
   (env.BENCH_SERVICE_ENV ?? '')
@@ -507,6 +510,7 @@ async function main(): Promise<void> {
             LOG_LEVEL: 'warn',
             DATABASE_URL: url,
             AMQP_PREFIX: prefix,
+            ...IMAGE_ENV,
             ...SERVICE_ENV,
             ...extra,
           },
