@@ -11,7 +11,8 @@
  *   returned no rows) by a filter on pg's Client.prototype.query in this process, so the rest of the
  *   service's code runs unchanged; without the revision read every event is decided against an
  *   empty state (the outcomes are wrong, the cost is what is measured);
- * - jsonb: the payload column made `text` and the statement's `::jsonb[]` cast `::text[]`;
+ * - jsonb: the payload column made `text`, and the statement's payloads taken from their JSON array
+ *   by `json_array_elements_text` (parsed as json, kept as text) instead of `jsonb_array_elements`;
  * - TypeORM: the same EventStore given a pg Pool's client directly for its transaction instead of
  *   TypeORM's query runner (same SQL, same pool settings);
  * - the feed's outbox: FeedConfig.enabled false (no feed_outbox row; the relay is not part of this);
@@ -145,11 +146,11 @@ function variants(secondaryIndexes: { name: string; def: string }[]): Variant[] 
     {
       key: '-jsonb',
       label: 'payload as text, not jsonb',
-      switched: 'payload column text; ::jsonb[] → ::text[]',
+      switched: 'payload column text; jsonb_array_elements → json_array_elements_text',
       ddl: ['ALTER TABLE webhook_events ALTER COLUMN payload TYPE text'],
       filter: (sql) =>
-        sql.includes('::jsonb[]') && sql.includes('INSERT INTO webhook_events')
-          ? sql.replace('::jsonb[]', '::text[]')
+        sql.includes('jsonb_array_elements($11::jsonb)') && sql.includes('INSERT INTO webhook_events')
+          ? sql.replace('jsonb_array_elements($11::jsonb)', 'json_array_elements_text($11::json)')
           : null,
     },
     {

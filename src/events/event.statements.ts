@@ -90,11 +90,17 @@ export async function insertEvents(
       ? [...rows].sort((a, b) => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0))
       : rows;
   const column = <T>(pick: (row: EventRow) => T) => sorted.map(pick);
+  // The payloads go as one JSON array, not as a jsonb[] literal: each payload is JSON text already,
+  // so joining them needs no escaping (pg escapes every quote of every element of an array literal,
+  // the largest cost of this statement's parameters), and ROWS FROM zips its elements with the
+  // other columns by position, in the order above.
   const inserted: { event_id: string }[] = await manager.query(
     `INSERT INTO webhook_events (event_id, name, account_id, api_space_id, entity_type, entity_id, revision, etag,
                                  event_timestamp, outcome, payload, received_at, delivery_id)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::bigint[],
-                          $8::text[], $9::timestamptz[], $10::text[], $11::jsonb[], $12::timestamptz[], $13::text[])
+     SELECT * FROM ROWS FROM (unnest($1::text[]), unnest($2::text[]), unnest($3::bigint[]), unnest($4::text[]),
+                              unnest($5::text[]), unnest($6::text[]), unnest($7::bigint[]), unnest($8::text[]),
+                              unnest($9::timestamptz[]), unnest($10::text[]), jsonb_array_elements($11::jsonb),
+                              unnest($12::timestamptz[]), unnest($13::text[]))
      ON CONFLICT (event_id) DO NOTHING
      RETURNING event_id`,
     [
@@ -108,7 +114,7 @@ export async function insertEvents(
       column((r) => r.etag),
       column((r) => r.eventTimestamp),
       column((r) => outcomes.get(r.eventId)),
-      column((r) => r.payload),
+      `[${column((r) => r.payload).join(',')}]`,
       column((r) => r.receivedAt.toISOString()),
       column((r) => r.deliveryId),
     ],
