@@ -67,6 +67,8 @@ export interface BreakdownLine {
 const SKIP = Symbol('skip');
 type Filter = (sql: string) => string | typeof SKIP | null;
 let activeFilter: Filter | null = null;
+/** Statements the active filter changed or skipped: a switch that changes none measures nothing. */
+let filterHits = 0;
 
 function installFilter(): void {
   const proto = Client.prototype as unknown as {
@@ -81,6 +83,7 @@ function installFilter(): void {
       const text = typeof config === 'string' ? config : (config as { text?: unknown })?.text;
       if (typeof text === 'string') {
         const verdict = filter(text);
+        if (verdict !== null) filterHits++;
         if (verdict === SKIP) {
           const empty = { rows: [], rowCount: 0, command: 'SELECT', fields: [] };
           const cb = typeof values === 'function' ? values : callback;
@@ -357,8 +360,13 @@ export async function runBreakdown(options: BreakdownOptions): Promise<Breakdown
     const warm = deliveriesOf(2000);
     for (const p of prepared) {
       activeFilter = p.variant.filter ?? null;
+      filterHits = 0;
       await p.run(batchesOf(warm, p.variant.deliveriesPerTx ?? DELIVERIES_PER_TX));
       activeFilter = null;
+      if (p.variant.filter && filterHits === 0)
+        throw new Error(
+          `breakdown: the "${p.variant.key}" switch matched no statement of the service's storage path`,
+        );
     }
     for (let round = 0; round < options.rounds; round++) {
       const order = round % 2 === 0 ? prepared : [...prepared].reverse();

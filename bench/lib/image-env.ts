@@ -8,7 +8,9 @@ import { join } from 'node:path';
  */
 export function imageRuntimeEnv(root: string): Record<string, string> {
   const dockerfile = readFileSync(join(root, 'docker', 'Dockerfile'), 'utf8');
-  const runtime = dockerfile.slice(dockerfile.search(/^FROM .* AS runtime$/m));
+  const stage = dockerfile.search(/^FROM .* AS runtime$/m);
+  if (stage === -1) throw new Error('docker/Dockerfile: no "FROM … AS runtime" stage');
+  const runtime = dockerfile.slice(stage);
   const vars: Record<string, string> = {};
   for (const [, line] of runtime.matchAll(/^ENV (.*)$/gm)) {
     for (const pair of line.trim().split(/\s+/)) {
