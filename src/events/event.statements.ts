@@ -6,10 +6,19 @@ import { entityKeyText } from './revision.rules';
 
 /*
  * The statements of the storage path, hand-written where they earn it: one round trip per table
- * per batch (unnest of arrays), conflict handling and advisory locks that the ORM does not express.
- * Column names and types are those of the migrations, which the entities mirror (a test keeps the
- * two equal).
+ * per batch (a column of values per parameter), conflict handling and advisory locks that the ORM
+ * does not express. Column names and types are those of the migrations, which the entities mirror
+ * (a test keeps the two equal).
+ *
+ * A column travels as one JSON array (`column`), unpacked by `json_array_elements_text` and zipped
+ * with its neighbours by position in `ROWS FROM`, not as an array literal: `pg` builds a literal in
+ * JavaScript, escaping every element with a regular expression and concatenating, where
+ * JSON.stringify is native. JSON null is SQL NULL; Dates go as their ISO text.
  */
+
+/** One column of a batch as a JSON array (see above); `elements($n)` unpacks it in SQL. */
+const column = (values: readonly unknown[]): string => JSON.stringify(values);
+const elements = (parameter: number) => `json_array_elements_text($${parameter}::json)`;
 
 /** Quarantine rows; a redelivered delivery adds none (unique per delivery and item). */
 export async function insertQuarantine(
@@ -59,17 +68,21 @@ export async function lockAndReadRevisions(
   if (keys.size === 0) return stored;
   await manager.query(
     `SELECT pg_advisory_xact_lock(k)
-       FROM (SELECT DISTINCT hashtextextended(t, 0) AS k FROM unnest($1::text[]) AS t ORDER BY 1) AS locks`,
-    [[...keys.keys()]],
+       FROM (SELECT DISTINCT hashtextextended(t, 0) AS k FROM ${elements(1)} AS t ORDER BY 1) AS locks`,
+    [column([...keys.keys()])],
   );
   const list = [...keys.values()];
   const current: { api_space_id: string; entity_type: string; entity_id: string; revision: string }[] =
     await manager.query(
       `SELECT r.api_space_id, r.entity_type, r.entity_id, r.revision
          FROM entity_revisions r
-         JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(api_space_id, entity_type, entity_id)
+         JOIN ROWS FROM (${elements(1)}, ${elements(2)}, ${elements(3)}) AS k(api_space_id, entity_type, entity_id)
            USING (api_space_id, entity_type, entity_id)`,
-      [list.map((k) => k.apiSpaceId), list.map((k) => k.entityType), list.map((k) => k.entityId)],
+      [
+        column(list.map((k) => k.apiSpaceId)),
+        column(list.map((k) => k.entityType)),
+        column(list.map((k) => k.entityId)),
+      ],
     );
   for (const row of current) {
     const key = { apiSpaceId: row.api_space_id, entityType: row.entity_type, entityId: row.entity_id };
@@ -89,34 +102,34 @@ export async function insertEvents(
     rows.length > 1
       ? [...rows].sort((a, b) => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0))
       : rows;
-  const column = <T>(pick: (row: EventRow) => T) => sorted.map(pick);
-  // The payloads go as one JSON array, not as a jsonb[] literal: each payload is JSON text already,
-  // so joining them needs no escaping (pg escapes every quote of every element of an array literal,
-  // the largest cost of this statement's parameters), and ROWS FROM zips its elements with the
-  // other columns by position, in the order above.
+  const of = (pick: (row: EventRow) => unknown) => column(sorted.map(pick));
+  // The payloads go as one JSON array of the envelopes' own text: joining them needs no escaping.
   const inserted: { event_id: string }[] = await manager.query(
     `INSERT INTO webhook_events (event_id, name, account_id, api_space_id, entity_type, entity_id, revision, etag,
                                  event_timestamp, outcome, payload, received_at, delivery_id)
-     SELECT * FROM ROWS FROM (unnest($1::text[]), unnest($2::text[]), unnest($3::bigint[]), unnest($4::text[]),
-                              unnest($5::text[]), unnest($6::text[]), unnest($7::bigint[]), unnest($8::text[]),
-                              unnest($9::timestamptz[]), unnest($10::text[]), jsonb_array_elements($11::jsonb),
-                              unnest($12::timestamptz[]), unnest($13::text[]))
+     SELECT event_id, name, account_id::bigint, api_space_id, entity_type, entity_id, revision::bigint, etag,
+            event_timestamp::timestamptz, outcome, payload, received_at::timestamptz, delivery_id
+       FROM ROWS FROM (${elements(1)}, ${elements(2)}, ${elements(3)}, ${elements(4)}, ${elements(5)},
+                       ${elements(6)}, ${elements(7)}, ${elements(8)}, ${elements(9)}, ${elements(10)},
+                       jsonb_array_elements($11::jsonb), ${elements(12)}, ${elements(13)})
+            AS t(event_id, name, account_id, api_space_id, entity_type, entity_id, revision, etag,
+                 event_timestamp, outcome, payload, received_at, delivery_id)
      ON CONFLICT (event_id) DO NOTHING
      RETURNING event_id`,
     [
-      column((r) => r.eventId),
-      column((r) => r.name),
-      column((r) => r.accountId),
-      column((r) => r.apiSpaceId),
-      column((r) => r.entityType),
-      column((r) => r.entityId),
-      column((r) => r.revision),
-      column((r) => r.etag),
-      column((r) => r.eventTimestamp),
-      column((r) => outcomes.get(r.eventId)),
-      `[${column((r) => r.payload).join(',')}]`,
-      column((r) => r.receivedAt.toISOString()),
-      column((r) => r.deliveryId),
+      of((r) => r.eventId),
+      of((r) => r.name),
+      of((r) => r.accountId),
+      of((r) => r.apiSpaceId),
+      of((r) => r.entityType),
+      of((r) => r.entityId),
+      of((r) => r.revision),
+      of((r) => r.etag),
+      of((r) => r.eventTimestamp),
+      of((r) => outcomes.get(r.eventId)),
+      `[${sorted.map((r) => r.payload).join(',')}]`,
+      of((r) => r.receivedAt),
+      of((r) => r.deliveryId),
     ],
   );
   return new Set(inserted.map((row) => row.event_id));
@@ -130,9 +143,9 @@ export async function updateOutcomes(
   if (changes.length === 0) return;
   await manager.query(
     `UPDATE webhook_events e SET outcome = t.outcome
-       FROM unnest($1::text[], $2::text[]) AS t(event_id, outcome)
+       FROM ROWS FROM (${elements(1)}, ${elements(2)}) AS t(event_id, outcome)
       WHERE e.event_id = t.event_id`,
-    [changes.map(([eventId]) => eventId), changes.map(([, outcome]) => outcome)],
+    [column(changes.map(([eventId]) => eventId)), column(changes.map(([, outcome]) => outcome))],
   );
 }
 
@@ -141,19 +154,22 @@ export async function upsertRevisions(manager: EntityManager, winners: readonly 
   if (winners.length === 0) return;
   await manager.query(
     `INSERT INTO entity_revisions (api_space_id, entity_type, entity_id, revision, event_id, event_name, event_timestamp)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::timestamptz[])
+     SELECT api_space_id, entity_type, entity_id, revision::bigint, event_id, event_name, event_timestamp::timestamptz
+       FROM ROWS FROM (${elements(1)}, ${elements(2)}, ${elements(3)}, ${elements(4)}, ${elements(5)},
+                       ${elements(6)}, ${elements(7)})
+            AS t(api_space_id, entity_type, entity_id, revision, event_id, event_name, event_timestamp)
      ON CONFLICT (api_space_id, entity_type, entity_id) DO UPDATE
         SET revision = EXCLUDED.revision, event_id = EXCLUDED.event_id, event_name = EXCLUDED.event_name,
             event_timestamp = EXCLUDED.event_timestamp, updated_at = now()
       WHERE entity_revisions.revision < EXCLUDED.revision`,
     [
-      winners.map((w) => w.tracked!.key.apiSpaceId),
-      winners.map((w) => w.tracked!.key.entityType),
-      winners.map((w) => w.tracked!.key.entityId),
-      winners.map((w) => w.revision),
-      winners.map((w) => w.eventId),
-      winners.map((w) => w.name),
-      winners.map((w) => w.eventTimestamp),
+      column(winners.map((w) => w.tracked!.key.apiSpaceId)),
+      column(winners.map((w) => w.tracked!.key.entityType)),
+      column(winners.map((w) => w.tracked!.key.entityId)),
+      column(winners.map((w) => w.revision)),
+      column(winners.map((w) => w.eventId)),
+      column(winners.map((w) => w.name)),
+      column(winners.map((w) => w.eventTimestamp)),
     ],
   );
 }
@@ -163,9 +179,9 @@ export async function findConflicts(manager: EntityManager, rows: readonly Event
   if (rows.length === 0) return [];
   const found: { event_id: string }[] = await manager.query(
     `SELECT e.event_id FROM webhook_events e
-       JOIN unnest($1::text[], $2::jsonb[]) AS t(event_id, payload) USING (event_id)
+       JOIN ROWS FROM (${elements(1)}, jsonb_array_elements($2::jsonb)) AS t(event_id, payload) USING (event_id)
       WHERE e.payload <> t.payload`,
-    [rows.map((row) => row.eventId), rows.map((row) => row.payload)],
+    [column(rows.map((row) => row.eventId)), `[${rows.map((row) => row.payload).join(',')}]`],
   );
   return found.map((row) => row.event_id);
 }
@@ -180,8 +196,9 @@ export async function insertOutbox(
   replay = false,
 ): Promise<void> {
   if (eventIds.length === 0) return;
-  await manager.query(`INSERT INTO feed_outbox (event_ids, replay) VALUES ($1::text[], $2)`, [
-    eventIds,
-    replay,
-  ]);
+  await manager.query(
+    `INSERT INTO feed_outbox (event_ids, replay)
+     VALUES (ARRAY(SELECT id FROM ${elements(1)} WITH ORDINALITY AS t(id, n) ORDER BY n), $2)`,
+    [column(eventIds), replay],
+  );
 }
