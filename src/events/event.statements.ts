@@ -2,23 +2,15 @@ import type { EntityManager } from 'typeorm';
 import type { EntityKey } from '../envelope/envelope';
 import type { EventRow, QuarantineRow } from './event-row';
 import type { EventOutcome } from './entities/webhook-event.entity';
+import { jsonArray, jsonColumn as column, jsonElements as elements } from './json-column';
 import { entityKeyText } from './revision.rules';
 
 /*
  * The statements of the storage path, hand-written where they earn it: one round trip per table
- * per batch (a column of values per parameter), conflict handling and advisory locks that the ORM
- * does not express. Column names and types are those of the migrations, which the entities mirror
- * (a test keeps the two equal).
- *
- * A column travels as one JSON array (`column`), unpacked by `json_array_elements_text` and zipped
- * with its neighbours by position in `ROWS FROM`, not as an array literal: `pg` builds a literal in
- * JavaScript, escaping every element with a regular expression and concatenating, where
- * JSON.stringify is native. JSON null is SQL NULL; Dates go as their ISO text.
+ * per batch (a column of values per parameter, json-column.ts), conflict handling and advisory
+ * locks that the ORM does not express. Column names and types are those of the migrations, which
+ * the entities mirror (a test keeps the two equal).
  */
-
-/** One column of a batch as a JSON array (see above); `elements($n)` unpacks it in SQL. */
-const column = (values: readonly unknown[]): string => JSON.stringify(values);
-const elements = (parameter: number) => `json_array_elements_text($${parameter}::json)`;
 
 /** Quarantine rows; a redelivered delivery adds none (unique per delivery and item). */
 export async function insertQuarantine(
@@ -196,9 +188,8 @@ export async function insertOutbox(
   replay = false,
 ): Promise<void> {
   if (eventIds.length === 0) return;
-  await manager.query(
-    `INSERT INTO feed_outbox (event_ids, replay)
-     VALUES (ARRAY(SELECT id FROM ${elements(1)} WITH ORDINALITY AS t(id, n) ORDER BY n), $2)`,
-    [column(eventIds), replay],
-  );
+  await manager.query(`INSERT INTO feed_outbox (event_ids, replay) VALUES (${jsonArray(1, 'text')}, $2)`, [
+    column(eventIds),
+    replay,
+  ]);
 }

@@ -1,4 +1,5 @@
 import type { QueryRunner } from 'typeorm';
+import { jsonArray, jsonColumn } from '../events/json-column';
 import type { StoredEvent } from './feed.message';
 
 export interface OutboxEntry {
@@ -10,7 +11,7 @@ export interface OutboxEntry {
 /** The oldest entries, in order, as many as fit in `maxEvents` events (at least one entry). */
 export async function readOutbox(runner: QueryRunner, maxEvents: number): Promise<OutboxEntry[]> {
   const rows = (await runner.query(
-    `SELECT position, event_ids, replay
+    `SELECT position, array_to_json(event_ids) AS event_ids, replay
        FROM (SELECT position, event_ids, replay, sum(cardinality(event_ids)) OVER (ORDER BY position) AS running
                FROM (SELECT * FROM feed_outbox ORDER BY position LIMIT $1) AS oldest) AS counted
       WHERE running - cardinality(event_ids) < $1
@@ -41,8 +42,8 @@ export async function readEvents(
   const rows = (await runner.query(
     `SELECT event_id, name, outcome, entity_type, entity_id, revision::text AS revision, api_space_id,
             delivery_id, received_at, payload::text AS payload
-       FROM webhook_events WHERE event_id = ANY($1::text[])`,
-    [eventIds],
+       FROM webhook_events WHERE event_id = ANY(${jsonArray(1, 'text')})`,
+    [jsonColumn(eventIds)],
   )) as EventRow[];
   return new Map(
     rows.map((row) => [
@@ -64,7 +65,9 @@ export async function readEvents(
 }
 
 export async function deleteOutbox(runner: QueryRunner, positions: readonly string[]): Promise<void> {
-  await runner.query(`DELETE FROM feed_outbox WHERE position = ANY($1::bigint[])`, [positions]);
+  await runner.query(`DELETE FROM feed_outbox WHERE position = ANY(${jsonArray(1, 'bigint')})`, [
+    jsonColumn(positions),
+  ]);
 }
 
 /** How much the feed owes: events waiting, and the age of the oldest entry in seconds (0 when empty). */
