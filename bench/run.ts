@@ -18,7 +18,7 @@ import { validateEnv } from '../src/config/env.schema';
 import { breakdownMarkdown, runBreakdown, type BreakdownLine } from './breakdown';
 import { BENCH_SECRET, expectedRevisions, newTag, signedBodies, type SignedBody } from './lib/bodies';
 import { Deployment } from './lib/deployment';
-import { imageRuntimeEnv } from './lib/image-env';
+import { imageNodeArgs, imageRuntimeEnv } from './lib/image-env';
 import { Infra } from './lib/infra';
 import { postAll, runLoad, type LoadOutcome } from './lib/load';
 import { nginxBinary, nginxProcess } from './lib/nginx';
@@ -67,6 +67,8 @@ const PROFILE = env.BENCH_PROFILE === '1';
 const SERVICE_NODE_ARGS = (env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
 /** The runtime environment of the service's image (memory settings): the service runs as shipped; `0`: without it. */
 const IMAGE_ENV = env.BENCH_IMAGE_ENV === '0' ? {} : imageRuntimeEnv(ROOT);
+/** The node flags of the image's CMD (V8's heap growth), before BENCH_SERVICE_NODE_ARGS; `BENCH_IMAGE_ENV=0`: none. */
+const IMAGE_NODE_ARGS = env.BENCH_IMAGE_ENV === '0' ? [] : imageNodeArgs(ROOT);
 /** Extra environment for every service process, e.g. `INTAKE_MAX_BYTES=16mb` to try a knob. */
 const SERVICE_ENV = Object.fromEntries(
   (env.BENCH_SERVICE_ENV ?? '')
@@ -136,7 +138,10 @@ function nodeArgsFor(proc: ServerProcess): string[] {
         `${proc.spec.name}-${++profileCount}.cpuprofile`,
       ]
     : [];
-  return [...profileArgs, ...(proc.spec.args[0] === SERVICE_MAIN ? SERVICE_NODE_ARGS : [])];
+  return [
+    ...profileArgs,
+    ...(proc.spec.args[0] === SERVICE_MAIN ? [...IMAGE_NODE_ARGS, ...SERVICE_NODE_ARGS] : []),
+  ];
 }
 
 async function start(target: Deployment, consumer: Consumer = DEFAULT_CONSUMER): Promise<void> {
