@@ -33,7 +33,7 @@ export function imageNodeArgs(root: string): string[] {
     !argv.every((arg) => typeof arg === 'string')
   )
     throw new Error('docker/Dockerfile: the runtime stage\'s CMD is not ["node", …flags, "dist/main.js"]');
-  return argv.slice(1, -1) as string[];
+  return argv.slice(1, -1);
 }
 
 function runtimeStage(root: string): string {
