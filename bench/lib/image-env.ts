@@ -3,8 +3,8 @@ import { join } from 'node:path';
 
 /**
  * The environment docker/Dockerfile's runtime stage sets (`ENV K=V …` lines: NODE_ENV, the memory
- * settings), so the bench runs `node dist/main.js` as the image runs it (imageNodeArgs: its flags). Values are plain words:
- * a quoted or continued ENV line is refused rather than misread.
+ * settings), so the bench runs `node dist/main.js` as the image runs it (imageNodeArgs: its flags).
+ * Values are plain words: a quoted or continued ENV line is refused rather than misread.
  */
 export function imageRuntimeEnv(root: string): Record<string, string> {
   const runtime = runtimeStage(root);
