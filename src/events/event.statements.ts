@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import type { EntityKey } from '../envelope/envelope';
 import type { EventRow, QuarantineRow } from './event-row';
 import type { EventOutcome } from './entities/webhook-event.entity';
-import { jsonArray, jsonColumn as column, jsonElements as elements } from './json-column';
+import { jsonArray, jsonColumn as column, jsonElements as elements, jsonTextColumn } from './json-column';
 import { entityKeyText } from './revision.rules';
 
 /*
@@ -95,7 +95,6 @@ export async function insertEvents(
       ? [...rows].sort((a, b) => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0))
       : rows;
   const of = (pick: (row: EventRow) => unknown) => column(sorted.map(pick));
-  // The payloads go as one JSON array of the envelopes' own text: joining them needs no escaping.
   const inserted: { event_id: string }[] = await manager.query(
     `INSERT INTO webhook_events (event_id, name, account_id, api_space_id, entity_type, entity_id, revision, etag,
                                  event_timestamp, outcome, payload, received_at, delivery_id)
@@ -119,7 +118,7 @@ export async function insertEvents(
       of((r) => r.etag),
       of((r) => r.eventTimestamp),
       of((r) => outcomes.get(r.eventId)),
-      `[${sorted.map((r) => r.payload).join(',')}]`,
+      jsonTextColumn(sorted.map((r) => r.payload)),
       of((r) => r.receivedAt),
       of((r) => r.deliveryId),
     ],
@@ -173,7 +172,7 @@ export async function findConflicts(manager: EntityManager, rows: readonly Event
     `SELECT e.event_id FROM webhook_events e
        JOIN ROWS FROM (${elements(1)}, jsonb_array_elements($2::jsonb)) AS t(event_id, payload) USING (event_id)
       WHERE e.payload <> t.payload`,
-    [column(rows.map((row) => row.eventId)), `[${rows.map((row) => row.payload).join(',')}]`],
+    [column(rows.map((row) => row.eventId)), jsonTextColumn(rows.map((row) => row.payload))],
   );
   return found.map((row) => row.event_id);
 }

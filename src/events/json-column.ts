@@ -10,6 +10,11 @@ export function jsonColumn(values: readonly unknown[]): string {
   return JSON.stringify(values);
 }
 
+/** Values that are JSON text already (the envelopes' own text), as one JSON array: joined, not escaped. */
+export function jsonTextColumn(texts: readonly string[]): string {
+  return `[${texts.join(',')}]`;
+}
+
 /** The elements of parameter `$n`, a jsonColumn, as a set of text. */
 export function jsonElements(parameter: number): string {
   return `json_array_elements_text($${parameter}::json)`;
