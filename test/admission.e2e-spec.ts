@@ -4,6 +4,7 @@ import { cleanUp } from './support/clean-up';
 import { uniquePrefix } from './support/env';
 import { waitFor } from './support/poll';
 import { StalledConnection } from './support/raw-http';
+import { scrapedMetric as metric } from './support/scraped-metric';
 import { ServiceProcess } from './support/service-process';
 import { envelope, postWebhook } from './support/signing';
 
@@ -35,13 +36,6 @@ const deliveryOf = (bytes: number) => {
   (body.payload as Record<string, unknown>).note = 'x'.repeat(Math.max(0, bytes - 300));
   return JSON.stringify(body);
 };
-
-async function metric(url: string, line: RegExp): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const match = text.split('\n').find((l) => line.test(l));
-  if (!match) throw new Error(`no ${line} in /metrics`);
-  return Number(match.split(' ').pop());
-}
 
 describe('admission by bytes and requests in flight (built service, APP_ROLE=api)', () => {
   const prefix = uniquePrefix('admission');

@@ -39,6 +39,8 @@ export abstract class ConsumerConfig {
   readonly prefetch: number;
   readonly batchSize: number;
   readonly maxAttempts: number;
+  /** Role `all`: the longest a batch waits for this process's webhook requests to be answered. */
+  readonly yieldMs: number;
 }
 
 export abstract class FeedConfig {
@@ -104,6 +106,7 @@ export function configSlices(env: Env, version: string): ConfigSlices {
       prefetch: env.CONSUMER_PREFETCH,
       batchSize: env.CONSUMER_BATCH_SIZE,
       maxAttempts: env.CONSUMER_MAX_ATTEMPTS,
+      yieldMs: env.CONSUMER_YIELD_MS,
     },
     feed: { enabled: env.FEED_ENABLED },
     signature: { secrets: env.WEBHOOK_SECRETS ?? [], spacesFile: env.WEBHOOK_SPACES_FILE ?? null },

@@ -96,6 +96,8 @@ export const envSchema = z.object({
   CONSUMER_PREFETCH: integer(1, 10000).default(100),
   CONSUMER_BATCH_SIZE: integer(1, 5000).default(100),
   CONSUMER_MAX_ATTEMPTS: integer(1, 100).default(5),
+  // Role all: how long a batch waits for the webhook requests in flight to be answered; 0: never.
+  CONSUMER_YIELD_MS: integer(0, 10000).default(200),
   SHUTDOWN_TIMEOUT_MS: integer(1000, 120000).default(20000),
   FEED_ENABLED: flag(true),
   ADMIN_API_KEYS: secretList(32).optional(),

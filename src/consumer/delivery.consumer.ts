@@ -9,6 +9,7 @@ import type { ConfirmChannel } from 'amqplib';
 import { BrokerConfig, ConsumerConfig, LifecycleConfig } from '../config/config.slices';
 import { DatabaseService } from '../events/database.service';
 import { HealthRegistry } from '../health/health.registry';
+import { IntakeActivity } from '../lifecycle/intake-activity';
 import { AmqpConnection } from '../messaging/amqp-connection';
 import { brokerProbe } from '../messaging/broker.probe';
 import { deliveryOf, itemCountOf } from '../messaging/delivery-message';
@@ -17,11 +18,14 @@ import { MAX_EVENTS_PER_BATCH, takeBatch } from './batch';
 import { DeadLetters } from './dead-letters';
 import { EventProcessor } from './event.processor';
 import { settle, settleBatch, type Pending } from './settle-batch';
+import { StorageMetrics } from './storage.metrics';
 
 /**
  * The only part of the worker that consumes AMQP. Takes deliveries with manual acks and a bounded
  * prefetch, hands them to the EventProcessor in batches (one transaction each), and acks only after
  * the commit. A delivery that cannot be stored at all is dead-lettered (confirmed) before its ack.
+ * In role `all` it gives way to the intake of its own process: before each batch it waits, up to
+ * CONSUMER_YIELD_MS, while webhook requests keep the event loop busy (the batch grows meanwhile).
  */
 @Injectable()
 export class DeliveryConsumer
@@ -43,6 +47,8 @@ export class DeliveryConsumer
     private readonly database: DatabaseService,
     private readonly processor: EventProcessor,
     private readonly deadLetters: DeadLetters,
+    private readonly intake: IntakeActivity,
+    private readonly metrics: StorageMetrics,
     health: HealthRegistry,
   ) {
     const topology = topologyFor(broker.prefix);
@@ -120,6 +126,7 @@ export class DeliveryConsumer
   private async drainLoop(): Promise<void> {
     const limits = { deliveries: this.config.batchSize, events: MAX_EVENTS_PER_BATCH };
     while (this.buffer.length > 0) {
+      await this.giveWay();
       const batch = takeBatch(this.buffer, (pending) => itemCountOf(pending.message), limits);
       const live = batch.filter((pending) => pending.channel === this.connection.channel);
       if (live.length === 0) continue; // their channel is gone: the broker redelivers them
@@ -131,6 +138,13 @@ export class DeliveryConsumer
         for (const { channel, message } of live) settle(() => channel.nack(message, false, true));
       }
     }
+  }
+
+  /** Role `all` under load: the answers to Dotdigital first; a shutdown drains without waiting. */
+  private async giveWay(): Promise<void> {
+    if (this.stopping || this.config.yieldMs === 0) return;
+    const waitedMs = await this.intake.giveWay(this.config.yieldMs, this.abort.signal);
+    if (waitedMs > 0) this.metrics.yielded.inc(waitedMs / 1000);
   }
 
   private async processBatch(batch: Pending[]): Promise<void> {

@@ -10,6 +10,8 @@ export type EventOutcomeLabel = 'applied' | 'stale' | 'untracked' | 'duplicate' 
 export class StorageMetrics {
   readonly events: Counter<'outcome'>;
   readonly deadLettered: Counter<'reason'>;
+  /** Seconds the consumer waited for the intake of its own process before a batch (role all). */
+  readonly yielded: Counter;
   private readonly quarantined: Counter<'kind'>;
   private readonly conflicts: Counter;
   private readonly repeated: Counter;
@@ -45,6 +47,11 @@ export class StorageMetrics {
     this.repeated = new Counter({
       name: 'webhook_repeated_event_ids_total',
       help: 'Events whose eventId was already stored (Dotdigital retrying, or a redelivery).',
+      registers,
+    });
+    this.yielded = new Counter({
+      name: 'webhook_consumer_yield_seconds_total',
+      help: 'Time the consumer waited before a batch for the webhook requests of its own process (role all, CONSUMER_YIELD_MS).',
       registers,
     });
     this.batchSeconds = new Histogram({

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Gauge } from 'prom-client';
 import { HttpConfig } from '../config/config.slices';
+import { IntakeActivity } from '../lifecycle/intake-activity';
 import { Metrics } from '../metrics/metrics.service';
 
 /** What one admitted request holds; `release` gives it back (once, however often it is called). */
@@ -20,10 +21,10 @@ export interface Admission {
 @Injectable()
 export class IntakeAdmission {
   private bytes = 0;
-  private requests = 0;
 
   constructor(
     private readonly config: HttpConfig,
+    private readonly activity: IntakeActivity,
     { registry }: Metrics,
   ) {
     const bytes: Gauge = new Gauge({
@@ -39,18 +40,19 @@ export class IntakeAdmission {
       help: 'POST /webhook requests in flight (bounded by INTAKE_MAX_REQUESTS).',
       registers: [registry],
       collect: () => {
-        requests.set(this.requests);
+        requests.set(this.activity.inFlight);
       },
     });
   }
 
   /** Reserves `bytes` (the declared length; 0 when unknown) and a request slot, or says why not. */
   admit(bytes: number): Admission | string {
-    if (this.requests >= this.config.maxRequestsInFlight)
-      return `this instance has ${this.requests} requests in flight (INTAKE_MAX_REQUESTS ${this.config.maxRequestsInFlight})`;
+    const requests = this.activity.inFlight;
+    if (requests >= this.config.maxRequestsInFlight)
+      return `this instance has ${requests} requests in flight (INTAKE_MAX_REQUESTS ${this.config.maxRequestsInFlight})`;
     if (this.bytes + bytes > this.config.maxBytesInFlight)
       return `this instance holds ${this.bytes} body bytes in flight; ${bytes} more would pass INTAKE_MAX_BYTES (${this.config.maxBytesInFlight})`;
-    this.requests++;
+    this.activity.enter();
     this.bytes += bytes;
     let held = bytes;
     let released = false;
@@ -63,7 +65,7 @@ export class IntakeAdmission {
       release: () => {
         if (released) return;
         released = true;
-        this.requests--;
+        this.activity.leave();
         this.bytes -= held;
       },
     };
