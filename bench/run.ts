@@ -267,6 +267,7 @@ async function loadRun(
   let cpuSeconds: number;
   let peakKiB = 0;
   let outboxPeak: number | undefined;
+  let backlog: number | undefined;
   try {
     outcome = await runLoad({
       url: target.url,
@@ -277,6 +278,7 @@ async function loadRun(
       timeoutS: shape.timeoutS,
     });
     cpuSeconds = target.cpuSeconds() - cpuBefore;
+    if (target.spec.consumes) backlog = (await infra.queueState(target.spec.queue))?.messages;
     await settle(target, true); // the consumer's backlog counts for memory too
   } finally {
     peakKiB = stopSampling();
@@ -304,13 +306,15 @@ async function loadRun(
     offeredRate: shape.overallRate,
     load1: load,
     outboxPeak,
+    backlog,
   };
   log(
     `${scenario} ${target.name} r${round}: ${record.reqPerSec.toFixed(0)} req/s, ${record.eventsPerSec.toFixed(0)} ev/s, ` +
       `p50 ${outcome.p50Ms} ms, p99 ${outcome.p99Ms} ms, max ${outcome.maxMs} ms, non-2xx ${outcome.non2xx} ` +
       `${JSON.stringify(outcome.statusCodes)}, errors ${outcome.errors} (timeouts ${outcome.timeouts}), ` +
       `rss ${record.peakRssMiB.toFixed(0)} MiB, cpu ${cpuSeconds.toFixed(1)} s, load ${load.toFixed(2)}` +
-      (outboxPeak !== undefined ? `, outbox peak ${outboxPeak}` : ''),
+      (outboxPeak !== undefined ? `, outbox peak ${outboxPeak}` : '') +
+      (backlog !== undefined ? `, ${backlog} deliveries left in the queue` : ''),
   );
   return record;
 }

@@ -89,6 +89,8 @@ export function resultTable(rows: Row[], { compareTo = ['bare', 'reference'] } =
         );
       if (summary.feedEventsPerSec !== undefined)
         notes.push(`POST to message on a \`#\` queue: ${fmt(summary.feedEventsPerSec)} events/s`);
+      if (summary.backlog !== undefined)
+        notes.push(`${fmt(summary.backlog)} deliveries left in the queue at the end`);
       if (summary.outboxPeak !== undefined) notes.push(`outbox peak ${fmt(summary.outboxPeak)} events`);
       if (summary.non2xx > 0)
         notes.push(

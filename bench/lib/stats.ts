@@ -27,6 +27,8 @@ export interface RunRecord {
   load1: number;
   /** Highest number of events waiting in feed_outbox, sampled every 100 ms (service with the feed on). */
   outboxPeak?: number;
+  /** Load runs of a deployment that consumes: deliveries ready in its queue when the load ended (not yet stored). */
+  backlog?: number;
   /** End-to-end: seconds from the first POST until every event was on the queue bound with `#`. */
   feedS?: number;
   prefetch?: number;
@@ -70,6 +72,8 @@ export interface Summary {
   maxMs: number | null;
   statusCodes: Record<string, number>;
   outboxPeak?: number;
+  /** Deliveries left in the queue when the load ended (median). */
+  backlog?: number;
   /** End-to-end: events/s from the first POST until every event was on the `#` queue (median). */
   feedEventsPerSec?: number;
 }
@@ -116,6 +120,8 @@ export function summarize(runs: readonly RunRecord[]): Summary {
       summary.statusCodes[code] = (summary.statusCodes[code] ?? 0) + count;
   const outbox = runs.map((r) => r.outboxPeak).filter((v): v is number => v !== undefined);
   if (outbox.length) summary.outboxPeak = Math.max(...outbox);
+  const backlog = runs.map((r) => r.backlog).filter((v): v is number => v !== undefined);
+  if (backlog.length) summary.backlog = median(backlog);
   const feed = runs.filter((r) => r.feedS !== undefined && r.e2e);
   if (feed.length) summary.feedEventsPerSec = median(feed.map((r) => r.e2e!.sent / r.feedS!));
   const e2e = runs.map((r) => r.e2e).filter((e) => e !== undefined);
