@@ -39,7 +39,7 @@ export abstract class ConsumerConfig {
   readonly prefetch: number;
   readonly batchSize: number;
   readonly maxAttempts: number;
-  /** Role `all`: the longest a batch waits for this process's webhook requests to be answered. */
+  /** Role `all`: the longest a batch waits while this process's webhook requests keep its event loop busy. */
   readonly yieldMs: number;
 }
 

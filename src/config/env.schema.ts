@@ -96,7 +96,7 @@ export const envSchema = z.object({
   CONSUMER_PREFETCH: integer(1, 10000).default(100),
   CONSUMER_BATCH_SIZE: integer(1, 5000).default(100),
   CONSUMER_MAX_ATTEMPTS: integer(1, 100).default(5),
-  // Role all: how long a batch waits for the webhook requests in flight to be answered; 0: never.
+  // Role all: the longest a batch waits while webhook requests keep the event loop busy; 0: never.
   CONSUMER_YIELD_MS: integer(0, 10000).default(200),
   SHUTDOWN_TIMEOUT_MS: integer(1000, 120000).default(20000),
   FEED_ENABLED: flag(true),
