@@ -51,9 +51,7 @@ describe('admission by bytes and requests in flight (built service, APP_ROLE=api
 
   beforeAll(async () => {
     probe = await BrokerProbe.connect();
-    await service.start().catch((err: Error) => {
-      throw new Error(`${err.message}\n${service.output}`);
-    });
+    await service.start();
   }, 60_000);
 
   afterAll(

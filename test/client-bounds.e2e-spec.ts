@@ -65,9 +65,7 @@ describe('bounds against hostile clients (built service, APP_ROLE=api)', () => {
 
   beforeAll(async () => {
     probe = await BrokerProbe.connect();
-    await service.start().catch((err: Error) => {
-      throw new Error(`${err.message}\n${service.output}`);
-    });
+    await service.start();
   }, 60_000);
 
   afterAll(

@@ -86,9 +86,7 @@ describe(`hostile-input corpus (${CORPUS.length} cases)`, () => {
       FEED_ENABLED: 'false',
       ...limits,
     });
-    await service.start().catch((err: Error) => {
-      throw new Error(`${err.message}\n${service.output}`);
-    });
+    await service.start();
     db = await Db.connect(scratch.url);
     probe = await BrokerProbe.connect();
     serviceConflictsBefore = await conflictCount(service.url);

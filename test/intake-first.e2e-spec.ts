@@ -34,9 +34,7 @@ describe('the consumer of role all gives way to the intake (built service)', () 
   beforeAll(async () => {
     db = await Db.connect();
     probe = await BrokerProbe.connect();
-    await service.start().catch((err: Error) => {
-      throw new Error(`${err.message}\n${service.output}`);
-    });
+    await service.start();
   }, 60_000);
 
   afterAll(

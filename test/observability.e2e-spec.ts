@@ -66,9 +66,7 @@ describe('observability: JSON logs and /metrics', () => {
       ...env,
     });
     services.push(service);
-    await service.start().catch((err: Error) => {
-      throw new Error(`${err.message}\n${service.output}`);
-    });
+    await service.start();
     return service;
   };
 

@@ -174,12 +174,7 @@ describe('slow dependencies', () => {
         CONSUMER_BATCH_SIZE: '10',
         FEED_ENABLED: 'false',
       });
-      [api] = await Promise.all([
-        startApp({ APP_ROLE: 'api', AMQP_PREFIX: prefix }),
-        worker.start().catch((err: Error) => {
-          throw new Error(`${err.message}\n${worker.output}`);
-        }),
-      ]);
+      [api] = await Promise.all([startApp({ APP_ROLE: 'api', AMQP_PREFIX: prefix }), worker.start()]);
       db = await Db.connect(scratch.url);
     }, 60_000);
 

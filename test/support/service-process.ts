@@ -44,13 +44,16 @@ export class ServiceProcess {
     const stopped: { how?: string } = {};
     void this.exit.then(({ code, signal }) => (stopped.how = `code ${code}, signal ${signal}`));
     // A process that stopped (e.g. refused its configuration) will not become ready: say so at once.
+    // Either way the failure carries what the service printed.
     await waitFor(
       async () => stopped.how !== undefined || (await fetch(`${this.url}${readyPath}`)).status === 200,
       {
         timeoutMs: 30000,
         what: `service on port ${this.port} ready`,
       },
-    );
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n${this.output}`);
+    });
     if (stopped.how !== undefined)
       throw new Error(
         `service on port ${this.port} exited before it was ready (${stopped.how}):\n${this.output}`,
