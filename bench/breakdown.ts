@@ -290,7 +290,7 @@ async function prepare(
   const processor = new EventProcessor(
     store,
     new StorageMetrics(new Metrics()),
-    { prefetch: 100, batchSize: 100, maxAttempts: 5, yieldMs: 0 },
+    { prefetch: 100, prefetchBytes: 8 * 1024 * 1024, batchSize: 100, maxAttempts: 5, yieldMs: 0 },
     new FeedSignal(),
   );
   const signal = new AbortController().signal;

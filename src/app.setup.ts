@@ -40,7 +40,7 @@ function configureApp(app: INestApplication, config: ConfigSlices): void {
   const express = app.getHttpAdapter().getInstance() as { set(setting: string, value: unknown): void };
   express.set('etag', false);
   express.set('x-powered-by', false);
-  boundSlowClients(app.getHttpServer() as Server);
+  boundSlowClients(app.getHttpServer() as Server, config.http.requestTimeoutMs);
   const lifecycle = app.get(Lifecycle);
   // Once shutting down, every answer closes its connection so keep-alive clients move elsewhere.
   app.use((_req: Request, res: Response, next: NextFunction) => {
@@ -52,15 +52,17 @@ function configureApp(app: INestApplication, config: ConfigSlices): void {
 
 /**
  * A client that sends its headers and then stalls, never finishes its headers, or promises more
- * body than it sends is cut off well within 30 s (Node's defaults hold such a connection for up to
- * five minutes); good requests are not affected by how many such connections are open. Node
- * checks the timeouts every `connectionsCheckingInterval`, read when the server starts listening.
+ * body than it sends is answered 408 and cut off once HTTP_REQUEST_TIMEOUT_MS has passed since its
+ * request began (headers alone get at most 10 s); Node's defaults hold such a connection for up to
+ * five minutes. Node looks for such connections every `connectionsCheckingInterval` (read when the
+ * server starts listening), so a stalled client is held at most the timeout plus that interval,
+ * however many there are; good requests are not affected by how many such connections are open.
  */
-export const CLIENT_BOUNDS = { headersTimeoutMs: 10_000, requestTimeoutMs: 20_000, checkEveryMs: 2_000 };
+export const CLIENT_BOUNDS = { headersTimeoutMs: 10_000, checkEveryMs: 500 };
 
-function boundSlowClients(server: Server): void {
-  server.headersTimeout = CLIENT_BOUNDS.headersTimeoutMs;
-  server.requestTimeout = CLIENT_BOUNDS.requestTimeoutMs;
+function boundSlowClients(server: Server, requestTimeoutMs: number): void {
+  server.requestTimeout = requestTimeoutMs;
+  server.headersTimeout = Math.min(CLIENT_BOUNDS.headersTimeoutMs, requestTimeoutMs);
   (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval =
     CLIENT_BOUNDS.checkEveryMs;
 }

@@ -11,13 +11,16 @@ import { envelope, postWebhook } from './support/signing';
 /**
  * Hostile clients against the built service (`node dist/main.js`, APP_ROLE=api, port 4220), so
  * Node's own HTTP server settings are what is measured: a client that stalls at any point of a
- * request is cut off well within 30 s (Node's defaults would hold it for five minutes), and while
- * 200 such clients hold connections open a good delivery is still answered at once.
+ * request is cut off within HTTP_REQUEST_TIMEOUT_MS + 2 s of opening its connection, each of 200 at
+ * once as much as one alone (Node's defaults would hold them for five minutes), and while they hold
+ * their connections open a good delivery is still answered at once. A short timeout keeps the test
+ * short; the bound is the same at the default.
  */
 
 const PORT = 4220;
-/** The bound the issue asks for; CLIENT_BOUNDS (headers 10 s, request 20 s, checked every 2 s) is well inside. */
-const CUT_OFF_MS = 30_000;
+const REQUEST_TIMEOUT_MS = 5_000;
+/** The bound: the timeout, and 2 s for Node's periodic check (every CLIENT_BOUNDS.checkEveryMs) and the close. */
+const CUT_OFF_MS = REQUEST_TIMEOUT_MS + 2_000;
 
 const head = (lines: string[]) => Buffer.from(`${lines.join('\r\n')}\r\n`, 'latin1');
 const post = (extra: string[]) =>
@@ -59,7 +62,11 @@ async function openStall(kind: StallKind): Promise<StalledConnection> {
 
 describe('bounds against hostile clients (built service, APP_ROLE=api)', () => {
   const prefix = uniquePrefix('bounds');
-  const service = new ServiceProcess(PORT, { APP_ROLE: 'api', AMQP_PREFIX: prefix });
+  const service = new ServiceProcess(PORT, {
+    APP_ROLE: 'api',
+    AMQP_PREFIX: prefix,
+    HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
+  });
   const open: StalledConnection[] = [];
   let probe: BrokerProbe;
 
@@ -127,19 +134,15 @@ describe('bounds against hostile clients (built service, APP_ROLE=api)', () => {
     });
 
     it(
-      'cuts off each kind of stalled client within 30 s',
+      `cuts off each kind of stalled client within ${CUT_OFF_MS} ms`,
       async () => {
         const closedAfter = await Promise.all(measured.map((connection) => connection.closed));
         const report = Object.fromEntries(kinds.map((kind, i) => [kind, closedAfter[i]]));
         console.log(`stalled clients closed after (ms): ${JSON.stringify(report, null, 2)}`);
         for (const ms of closedAfter) expect(ms).toBeLessThan(CUT_OFF_MS);
-        // Headers unfinished: cut at about headersTimeout; a request unfinished: at about requestTimeout.
-        const slack = CLIENT_BOUNDS.checkEveryMs + 1500;
-        expect(report['never ends its headers']).toBeLessThan(CLIENT_BOUNDS.headersTimeoutMs + slack);
-        expect(report['drips its headers one byte every 500 ms (slowloris)']).toBeLessThan(
-          CLIENT_BOUNDS.headersTimeoutMs + slack,
-        );
-        for (const ms of closedAfter) expect(ms).toBeLessThan(CLIENT_BOUNDS.requestTimeoutMs + slack);
+        // Not before the timeout either: a slow but live client gets all of it.
+        for (const ms of closedAfter)
+          expect(ms).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - CLIENT_BOUNDS.checkEveryMs);
         // Cut off with an answer (408) where one can still be given, never a server error.
         for (const connection of measured)
           expect(connection.received.toString('latin1')).not.toMatch(/^HTTP\/1\.1 5/);
@@ -148,11 +151,16 @@ describe('bounds against hostile clients (built service, APP_ROLE=api)', () => {
     );
 
     it(
-      'cuts off all 200 of the flood within 30 s, and the process lives on',
+      `cuts off each of the 200 of the flood within ${CUT_OFF_MS} ms of its opening, and the process lives on`,
       async () => {
         const closedAfter = await Promise.all(flood.map((connection) => connection.closed));
-        console.log(`all 200 cut off, the last after ${Math.max(...closedAfter)} ms`);
-        expect(Math.max(...closedAfter)).toBeLessThan(CUT_OFF_MS);
+        const sorted = [...closedAfter].sort((a, b) => a - b);
+        console.log(
+          `all 200 cut off: median ${sorted[100]} ms, 90th ${sorted[180]} ms, the last after ${sorted[199]} ms`,
+        );
+        for (const ms of closedAfter) expect(ms).toBeLessThan(CUT_OFF_MS);
+        for (const connection of flood)
+          expect(connection.received.toString('latin1')).not.toMatch(/^HTTP\/1\.1 5/);
         expect((await fetch(`${service.url}/health/live`)).status).toBe(200);
         await waitFor(async () => (await fetch(`${service.url}/health/ready`)).status === 200, {
           what: 'still ready',

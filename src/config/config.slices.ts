@@ -22,6 +22,8 @@ export abstract class HttpConfig {
   /** Admission: body bytes and requests in flight at once; past either, 503 at once. */
   readonly maxBytesInFlight: number;
   readonly maxRequestsInFlight: number;
+  /** Longest a request may take to arrive (headers and body); past it 408, connection closed. */
+  readonly requestTimeoutMs: number;
 }
 
 export abstract class BrokerConfig {
@@ -37,6 +39,8 @@ export abstract class DatabaseConfig {
 
 export abstract class ConsumerConfig {
   readonly prefetch: number;
+  /** Body bytes held unacknowledged at once: the prefetch follows the observed delivery sizes. */
+  readonly prefetchBytes: number;
   readonly batchSize: number;
   readonly maxAttempts: number;
   /** Role `all`: the longest a batch waits while this process's webhook requests keep its event loop busy. */
@@ -95,6 +99,7 @@ export function configSlices(env: Env, version: string): ConfigSlices {
       bodyLimit: env.BODY_LIMIT,
       maxBytesInFlight: env.INTAKE_MAX_BYTES,
       maxRequestsInFlight: env.INTAKE_MAX_REQUESTS,
+      requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
     },
     broker: {
       urls: splitList(env.AMQP_URL),
@@ -104,6 +109,7 @@ export function configSlices(env: Env, version: string): ConfigSlices {
     database: { url: env.DATABASE_URL },
     consumer: {
       prefetch: env.CONSUMER_PREFETCH,
+      prefetchBytes: env.CONSUMER_PREFETCH_BYTES,
       batchSize: env.CONSUMER_BATCH_SIZE,
       maxAttempts: env.CONSUMER_MAX_ATTEMPTS,
       yieldMs: env.CONSUMER_YIELD_MS,

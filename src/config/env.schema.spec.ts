@@ -25,6 +25,8 @@ describe('validateEnv', () => {
       INTAKE_MAX_BYTES: 64 * 1024 * 1024,
       INTAKE_MAX_REQUESTS: 1000,
       PUBLISH_TIMEOUT_MS: 5000,
+      HTTP_REQUEST_TIMEOUT_MS: 20000,
+      CONSUMER_PREFETCH_BYTES: 8 * 1024 * 1024,
       AMQP_PREFIX: 'omnichannel',
       LOG_LEVEL: 'info',
     });
@@ -40,6 +42,18 @@ describe('validateEnv', () => {
       INTAKE_MAX_BYTES: 1024 * 1024,
     });
     expect(problemWith({ WEBHOOK_SECRETS: SECRET, INTAKE_MAX_REQUESTS: '0' })).toMatch(/INTAKE_MAX_REQUESTS/);
+  });
+
+  it('bounds HTTP_REQUEST_TIMEOUT_MS to 1 s to 5 min', () => {
+    expect(validateEnv({ WEBHOOK_SECRETS: SECRET, HTTP_REQUEST_TIMEOUT_MS: '5000' })).toMatchObject({
+      HTTP_REQUEST_TIMEOUT_MS: 5000,
+    });
+    expect(problemWith({ WEBHOOK_SECRETS: SECRET, HTTP_REQUEST_TIMEOUT_MS: '999' })).toMatch(
+      /HTTP_REQUEST_TIMEOUT_MS/,
+    );
+    expect(problemWith({ WEBHOOK_SECRETS: SECRET, HTTP_REQUEST_TIMEOUT_MS: '300001' })).toMatch(
+      /HTTP_REQUEST_TIMEOUT_MS/,
+    );
   });
 
   it('reads every variable given as process.env does (strings)', () => {

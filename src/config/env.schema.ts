@@ -88,12 +88,16 @@ export const envSchema = z.object({
   // Requests in flight at once (reading, verifying, awaiting the broker's confirm); past it, 503.
   INTAKE_MAX_REQUESTS: integer(1, 100000).default(1000),
   PUBLISH_TIMEOUT_MS: integer(100, 9000).default(5000),
+  // Longest a request may take to arrive, headers and body; past it 408 and the connection is closed.
+  HTTP_REQUEST_TIMEOUT_MS: integer(1000, 300000).default(20000),
   AMQP_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$/, 'letters, digits, dot, dash and underscore only')
     .default('omnichannel'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CONSUMER_PREFETCH: integer(1, 10000).default(100),
+  // Body bytes the consumer holds unacknowledged at once (prefetch set from observed delivery sizes).
+  CONSUMER_PREFETCH_BYTES: byteSize('8mb'),
   CONSUMER_BATCH_SIZE: integer(1, 5000).default(100),
   CONSUMER_MAX_ATTEMPTS: integer(1, 100).default(5),
   // Role all: the longest a batch waits while webhook requests keep the event loop busy; 0: never.

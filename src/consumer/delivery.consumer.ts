@@ -5,7 +5,7 @@ import {
   OnApplicationBootstrap,
   OnApplicationShutdown,
 } from '@nestjs/common';
-import type { ConfirmChannel } from 'amqplib';
+import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { BrokerConfig, ConsumerConfig, LifecycleConfig } from '../config/config.slices';
 import { DatabaseService } from '../events/database.service';
 import { HealthRegistry } from '../health/health.registry';
@@ -17,6 +17,7 @@ import { topologyFor } from '../messaging/topology';
 import { MAX_EVENTS_PER_BATCH, takeBatch } from './batch';
 import { DeadLetters } from './dead-letters';
 import { EventProcessor } from './event.processor';
+import { PrefetchBound } from './prefetch-bound';
 import { settle, settleBatch, type Pending } from './settle-batch';
 import { StorageMetrics } from './storage.metrics';
 
@@ -36,6 +37,11 @@ export class DeliveryConsumer
   private readonly queue: string;
   private readonly buffer: Pending[] = [];
   private consumerTag: string | null = null;
+  /** The channel of `consumerTag`, and the prefetch it was given. */
+  private consumerChannel: ConfirmChannel | null = null;
+  private prefetchInForce = 0;
+  private readonly prefetch: PrefetchBound;
+  private resizing = false;
   private draining: Promise<void> | null = null;
   private readonly abort = new AbortController();
   private stopping = false;
@@ -51,6 +57,7 @@ export class DeliveryConsumer
     private readonly metrics: StorageMetrics,
     health: HealthRegistry,
   ) {
+    this.prefetch = new PrefetchBound(config.prefetch, config.prefetchBytes);
     const topology = topologyFor(broker.prefix);
     this.queue = topology.queue;
     this.connection = new AmqpConnection({
@@ -100,21 +107,42 @@ export class DeliveryConsumer
 
   private async consume(channel: ConfirmChannel): Promise<void> {
     if (this.stopping) return;
-    await channel.prefetch(this.config.prefetch);
-    const { consumerTag } = await channel.consume(
-      this.queue,
-      (message) => {
-        if (message === null) {
-          this.logger.warn('consumer cancelled by the broker; reconnecting');
-          channel.close().catch(() => undefined);
-          return;
-        }
-        this.buffer.push({ message, channel });
-        void this.drain();
-      },
-      { noAck: false },
-    );
+    await this.subscribe(channel);
+  }
+
+  /**
+   * basic.qos with the prefetch the bytes seen call for, then a consumer that gets it (RabbitMQ
+   * applies a prefetch to consumers started after it); the consumer it replaces on the same channel
+   * is cancelled. What that one received stays unacknowledged on the channel and is settled as usual.
+   */
+  private async subscribe(channel: ConfirmChannel): Promise<void> {
+    const count = this.prefetch.count;
+    await channel.prefetch(count);
+    const { consumerTag } = await channel.consume(this.queue, (message) => this.receive(channel, message), {
+      noAck: false,
+    });
+    const previous = this.consumerChannel === channel ? this.consumerTag : null;
     this.consumerTag = consumerTag;
+    this.consumerChannel = channel;
+    this.prefetchInForce = count;
+    if (previous) await channel.cancel(previous);
+    if (this.stopping) await channel.cancel(consumerTag); // stop() raced this: it cancelled the old one
+  }
+
+  private receive(channel: ConfirmChannel, message: ConsumeMessage | null): void {
+    if (message === null) {
+      this.logger.warn('consumer cancelled by the broker; reconnecting');
+      channel.close().catch(() => undefined);
+      return;
+    }
+    this.buffer.push({ message, channel });
+    void this.drain();
+    this.prefetch.observe(message.content.length);
+    if (this.resizing || this.stopping || !this.prefetch.worthChanging(this.prefetchInForce)) return;
+    this.resizing = true;
+    this.subscribe(channel)
+      .catch((err: Error) => this.logger.warn(`prefetch not changed: ${err.message}`))
+      .finally(() => (this.resizing = false));
   }
 
   /** Processes the buffer until it is empty; one loop at a time, batches form while a batch is stored. */

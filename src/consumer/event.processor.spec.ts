@@ -51,7 +51,7 @@ function processorWith(store: FakeStore, maxAttempts = 2): EventProcessor {
   return new EventProcessor(
     store as unknown as EventStore,
     new StorageMetrics(new Metrics()),
-    { prefetch: 1, batchSize: 10, maxAttempts, yieldMs: 0 },
+    { prefetch: 1, prefetchBytes: 1024 * 1024, batchSize: 10, maxAttempts, yieldMs: 0 },
     feed,
   );
 }

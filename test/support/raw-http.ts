@@ -157,11 +157,12 @@ export function httpSend(base: string, options: HttpSend): Promise<WireAnswer & 
 
 /**
  * A connection that sends `head` (e.g. a request line and some headers) and then nothing more.
- * `closed` resolves with the time (ms since `opened`) the server closed it.
+ * `closed` resolves with the time (ms since `opened`: connected and `head` written, when the server
+ * can first see the request begin) the server closed it.
  */
 export class StalledConnection {
   readonly socket: net.Socket;
-  readonly opened = Date.now();
+  opened = Date.now();
   readonly closed: Promise<number>;
   received: Buffer = Buffer.alloc(0);
 
@@ -176,6 +177,7 @@ export class StalledConnection {
     const socket = net.connect({ port, host: '127.0.0.1' });
     const connection = new StalledConnection(socket);
     await once(socket, 'connect');
+    connection.opened = Date.now();
     socket.write(head);
     return connection;
   }
