@@ -1,0 +1,41 @@
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
+
+/** Routes polled by machines: a span for each probe and scrape would drown the deliveries. */
+const UNTRACED = /^\/(health|metrics|favicon\.ico)(\/|\?|$)/;
+
+/**
+ * Starts the OpenTelemetry SDK for traces only, configured by its standard OTEL_* variables
+ * (endpoint, protocol, headers, sampler, service name, resource attributes, batch processor).
+ * Loaded only when an endpoint is set (tracing.bootstrap.ts). Returns its shutdown, which flushes.
+ *
+ * Instrumentations kept: http (the request span, continuing an incoming traceparent), express (the
+ * route), pg (each statement, only inside a span of ours: the relay's idle polling makes no traces)
+ * and pino (trace_id and span_id on every log line written inside a span). Not amqplib: its
+ * per-message consume spans do not fit a consumer that stores deliveries in batches, and its
+ * publish spans would repeat ours (tracing.spans.ts), which carry what it cannot know.
+ */
+export function startTracing(): () => Promise<void> {
+  const sdk = new NodeSDK({
+    // OTEL_SERVICE_NAME, when set, is read by the SDK's own resource detection and wins.
+    ...(process.env.OTEL_SERVICE_NAME ? {} : { serviceName: 'omnichannel-webhook-receiver' }),
+    // Traces only: without these the SDK would also start OTLP metric and log exporters.
+    metricReaders: [],
+    logRecordProcessors: [],
+    instrumentations: [
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (request) => UNTRACED.test(request.url ?? ''),
+        // The service's outgoing HTTP is the exporter's own; nothing of the product to trace there.
+        ignoreOutgoingRequestHook: () => true,
+      }),
+      new ExpressInstrumentation(),
+      new PgInstrumentation({ requireParentSpan: true }),
+      new PinoInstrumentation({ disableLogSending: true }),
+    ],
+  });
+  sdk.start();
+  return () => sdk.shutdown();
+}
