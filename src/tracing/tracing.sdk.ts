@@ -1,8 +1,9 @@
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
+import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
+import type { ServerResponse } from 'node:http';
 
 /** Routes polled by machines: a span for each probe and scrape would drown the deliveries. */
 const UNTRACED = /^\/(health|metrics|favicon\.ico)(\/|\?|$)/;
@@ -30,8 +31,14 @@ export function startTracing(): () => Promise<void> {
         ignoreIncomingRequestHook: (request) => UNTRACED.test(request.url ?? ''),
         // The service's outgoing HTTP is the exporter's own; nothing of the product to trace there.
         ignoreOutgoingRequestHook: () => true,
+        // The delivery id the request was given (X-Delivery-Id), to find the trace of a delivery.
+        applyCustomAttributesOnSpan: (span, _request, response) => {
+          const deliveryId = (response as ServerResponse).getHeader?.('x-delivery-id');
+          if (typeof deliveryId === 'string') span.setAttribute('webhook.delivery_id', deliveryId);
+        },
       }),
-      new ExpressInstrumentation(),
+      // The route and its handler; not a span for each of Nest's middlewares on every request.
+      new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE] }),
       new PgInstrumentation({ requireParentSpan: true }),
       new PinoInstrumentation({ disableLogSending: true }),
     ],

@@ -52,7 +52,6 @@ export function traceDeliveryPublish(
   publish: () => Promise<void>,
 ): Promise<void> {
   if (!tracingState.enabled) return publish();
-  trace.getActiveSpan()?.setAttribute('webhook.delivery_id', delivery.deliveryId);
   const attributes: Attributes = {
     ...messaging(target, 'send', delivery.deliveryId),
     'webhook.delivery_id': delivery.deliveryId,
