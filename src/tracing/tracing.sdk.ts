@@ -29,7 +29,7 @@ export function startTracing(): () => Promise<void> {
     instrumentations: [
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (request) => UNTRACED.test(request.url ?? ''),
-        // The service's outgoing HTTP is the exporter's own; nothing of the product to trace there.
+        // Outgoing HTTP today is only the exporter's own; a destination request gets a span of ours.
         ignoreOutgoingRequestHook: () => true,
         // The delivery id the request was given (X-Delivery-Id), to find the trace of a delivery.
         applyCustomAttributesOnSpan: (span, _request, response) => {

@@ -17,6 +17,9 @@ import { tracingState } from './tracing.state';
  * The spans the instrumentations cannot know (DESIGN §14), with @opentelemetry/api only: without
  * the SDK these hooks return at their first line, so tracing off costs one branch per call.
  * Each takes the operation as a function, so the modules that call them stay free of OpenTelemetry.
+ * HTTP destinations (DESIGN §13) do not exist yet; their request span is to be made like
+ * traceFeedPublish (a CLIENT span, child of the event's stored traceparent, injected into the
+ * request's headers): StoredEvent.traceparent is all it needs.
  */
 
 const tracer = () => trace.getTracer('omnichannel-webhook-receiver');
