@@ -109,6 +109,8 @@ describe('tracing', () => {
     const good = envelope();
     let spans: () => ReceivedSpan[];
     let copy: FeedCopy;
+    /** The traceparent the api put on the delivery: its publish span. */
+    let deliveryTraceparent: string;
 
     beforeAll(async () => {
       scratch = await ScratchDatabase.create('tracing');
@@ -173,6 +175,7 @@ describe('tracing', () => {
       );
       // The feed publish continues the trace the event was stored with: the publish's.
       expect(found.feedPublish).toMatchObject({ kind: PRODUCER, parentSpanId: found.publish.spanId });
+      deliveryTraceparent = `00-${traceId}-${found.publish.spanId}-01`;
       expect(found.feedPublish.attributes).toMatchObject({
         'webhook.event_id': good.eventId,
         'feed.replay': false,
@@ -232,6 +235,35 @@ describe('tracing', () => {
     it('has loaded the SDK and its exporter (what the untraced process must not load)', async () => {
       expect((await all.kill('SIGTERM')).code).toBe(0);
       expect(openTelemetrySdk(loadedModules(modulesFile)).join('\n')).toMatch(/exporter-trace-otlp-http/);
+    });
+
+    it('keeps the stored trace when another replica relays, even one without tracing', async () => {
+      // The traced process is gone; an untraced worker on the same database and broker takes over.
+      const { service: worker } = service(3944, {
+        APP_ROLE: 'worker',
+        AMQP_PREFIX: prefix,
+        DATABASE_URL: scratch.url,
+        ADMIN_API_KEYS: ADMIN_KEY,
+      });
+      await worker.start();
+      const before = feed.copies.length;
+      const res = await fetch(`${worker.url}/admin/events/replay`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          since: new Date(Date.now() - 3_600_000).toISOString(),
+          until: new Date(Date.now() + 60_000).toISOString(),
+        }),
+      });
+      expect(res.status).toBe(202);
+      const relayed = await waitFor(
+        () => feed.copies.slice(before).find((each) => each.eventId === good.eventId),
+        {
+          what: 'the copy relayed by the other replica',
+        },
+      );
+      // Untraced, it passes on exactly what was stored: the trace of the POST.
+      expect(String(relayed.headers.traceparent)).toBe(deliveryTraceparent);
     });
   });
 
