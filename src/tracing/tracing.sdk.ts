@@ -21,8 +21,8 @@ const UNTRACED = /^\/(health|metrics|favicon\.ico)(\/|\?|$)/;
  */
 export function startTracing(): () => Promise<void> {
   const sdk = new NodeSDK({
-    // OTEL_SERVICE_NAME, when set, is read by the SDK's own resource detection and wins.
-    ...(process.env.OTEL_SERVICE_NAME ? {} : { serviceName: 'omnichannel-webhook-receiver' }),
+    // A name given by OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES is read by the SDK and wins.
+    ...(namedByEnvironment() ? {} : { serviceName: 'omnichannel-webhook-receiver' }),
     // Traces only: without these the SDK would also start OTLP metric and log exporters.
     metricReaders: [],
     logRecordProcessors: [],
@@ -45,4 +45,9 @@ export function startTracing(): () => Promise<void> {
   });
   sdk.start();
   return () => sdk.shutdown();
+}
+
+function namedByEnvironment(): boolean {
+  const { OTEL_SERVICE_NAME: name, OTEL_RESOURCE_ATTRIBUTES: attributes } = process.env;
+  return Boolean(name?.trim()) || /(^|,)\s*service\.name\s*=/.test(attributes ?? '');
 }
