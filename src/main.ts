@@ -1,3 +1,5 @@
+// First: the tracing SDK must patch http, express, pg and pino before anything requires them.
+import './tracing/tracing.bootstrap';
 import 'reflect-metadata';
 import { setFlagsFromString } from 'node:v8';
 import { Logger } from 'nestjs-pino';

@@ -27,6 +27,7 @@ const CONTRACT: Record<string, Record<string, string>> = {
     payload: 'jsonb',
     received_at: 'timestamp with time zone',
     delivery_id: 'text',
+    traceparent: 'text',
   },
   entity_revisions: {
     api_space_id: 'text',
@@ -56,7 +57,11 @@ const CONTRACT: Record<string, Record<string, string>> = {
   },
 };
 
-const MIGRATIONS = ['InitialSchema1764403200000', 'FeedOutboxAndOperations1764921600000'];
+const MIGRATIONS = [
+  'InitialSchema1764403200000',
+  'FeedOutboxAndOperations1764921600000',
+  'EventTraceparent1765152000000',
+];
 
 describe('migrations', () => {
   let scratch: ScratchDatabase;

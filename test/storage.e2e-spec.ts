@@ -108,6 +108,8 @@ describe('storage of events (APP_ROLE=all)', () => {
         received_at: expect.any(Date),
         delivery_id: deliveryId,
         stored_at: expect.any(Date),
+        // Untraced (no OTEL_EXPORTER_OTLP_ENDPOINT): nothing but a NULL.
+        traceparent: null,
       });
       expect(row.received_at.getTime()).toBeGreaterThanOrEqual(before);
       expect(row.received_at.getTime()).toBeLessThanOrEqual(after);

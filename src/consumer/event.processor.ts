@@ -6,6 +6,7 @@ import { EventStore, type BatchOutcome, type DeliveryToStore } from '../events/e
 import { isTransientDatabaseError } from '../events/transient-error';
 import type { DeliveryMessage } from '../messaging/delivery-message';
 import { FeedSignal } from '../feed/feed.signal';
+import { noteStored, traceStoreBatch } from '../tracing/tracing.spans';
 import { StorageMetrics } from './storage.metrics';
 
 export type DeliveryVerdict = { stored: true } | { stored: false; reason: string };
@@ -35,7 +36,14 @@ export class EventProcessor {
   ) {}
 
   /** Verdicts in the order of `messages`. Rejects only when `signal` aborts (shutdown during an outage). */
-  async process(messages: readonly DeliveryMessage[], signal: AbortSignal): Promise<DeliveryVerdict[]> {
+  process(messages: readonly DeliveryMessage[], signal: AbortSignal): Promise<DeliveryVerdict[]> {
+    return traceStoreBatch(messages, () => this.processBatch(messages, signal));
+  }
+
+  private async processBatch(
+    messages: readonly DeliveryMessage[],
+    signal: AbortSignal,
+  ): Promise<DeliveryVerdict[]> {
     const stopTimer = this.metrics.batchTimer();
     const batch: DeliveryToStore[] = messages.map((message) => ({
       ...message,
@@ -90,6 +98,7 @@ export class EventProcessor {
         const outcome = await store();
         this.metrics.record(outcome, batch);
         this.log(outcome, batch);
+        noteStored(outcome, batch);
         if (outcome.stored.length > 0) this.feed.notify();
         return { ok: true };
       } catch (err) {

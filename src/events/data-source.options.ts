@@ -5,6 +5,7 @@ import { QuarantinedDelivery } from './entities/quarantined-delivery.entity';
 import { WebhookEvent } from './entities/webhook-event.entity';
 import { InitialSchema1764403200000 } from './migrations/1764403200000-InitialSchema';
 import { FeedOutboxAndOperations1764921600000 } from './migrations/1764921600000-FeedOutboxAndOperations';
+import { EventTraceparent1765152000000 } from './migrations/1765152000000-EventTraceparent';
 
 export const MIGRATIONS_TABLE = 'schema_migrations';
 
@@ -16,7 +17,11 @@ export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
     type: 'postgres',
     url: databaseUrl,
     entities: [WebhookEvent, EntityRevision, QuarantinedDelivery, FeedOutboxEntry],
-    migrations: [InitialSchema1764403200000, FeedOutboxAndOperations1764921600000],
+    migrations: [
+      InitialSchema1764403200000,
+      FeedOutboxAndOperations1764921600000,
+      EventTraceparent1765152000000,
+    ],
     migrationsTableName: MIGRATIONS_TABLE,
     migrationsTransactionMode: 'each',
     synchronize: false,

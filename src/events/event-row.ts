@@ -19,6 +19,8 @@ export interface DeliveryToStore {
   parsed: ParsedDelivery;
   /** Set by the api: keep the whole delivery in quarantine with this reason, store none of it. */
   quarantineReason?: string;
+  /** The delivery's trace (W3C traceparent), stored with each of its events for the feed. */
+  traceparent?: string;
 }
 
 /** A webhook_events row to be, with what the revision guard needs. Texts are sent to PostgreSQL as they are. */
@@ -39,6 +41,8 @@ export interface EventRow extends OrderedEvent {
   deliveryId: string;
   /** Where it came from, for quarantine: null for a single-envelope delivery. */
   itemIndex: number | null;
+  /** Its delivery's traceparent; null when untraced. */
+  traceparent: string | null;
 }
 
 /** A quarantined_deliveries row to be: a whole delivery (itemIndex null) or one item, with its own bytes. */
@@ -121,6 +125,7 @@ function eventRowOf(delivery: DeliveryToStore, item: ParsedEnvelope, itemIndex: 
     receivedAt: delivery.receivedAt,
     deliveryId: delivery.deliveryId,
     itemIndex,
+    traceparent: delivery.traceparent ?? null,
   };
 }
 

@@ -97,14 +97,14 @@ export async function insertEvents(
   const of = (pick: (row: EventRow) => unknown) => column(sorted.map(pick));
   const inserted: { event_id: string }[] = await manager.query(
     `INSERT INTO webhook_events (event_id, name, account_id, api_space_id, entity_type, entity_id, revision, etag,
-                                 event_timestamp, outcome, payload, received_at, delivery_id)
+                                 event_timestamp, outcome, payload, received_at, delivery_id, traceparent)
      SELECT event_id, name, account_id::bigint, api_space_id, entity_type, entity_id, revision::bigint, etag,
-            event_timestamp::timestamptz, outcome, payload, received_at::timestamptz, delivery_id
+            event_timestamp::timestamptz, outcome, payload, received_at::timestamptz, delivery_id, traceparent
        FROM ROWS FROM (${elements(1)}, ${elements(2)}, ${elements(3)}, ${elements(4)}, ${elements(5)},
                        ${elements(6)}, ${elements(7)}, ${elements(8)}, ${elements(9)}, ${elements(10)},
-                       jsonb_array_elements($11::jsonb), ${elements(12)}, ${elements(13)})
+                       jsonb_array_elements($11::jsonb), ${elements(12)}, ${elements(13)}, ${elements(14)})
             AS t(event_id, name, account_id, api_space_id, entity_type, entity_id, revision, etag,
-                 event_timestamp, outcome, payload, received_at, delivery_id)
+                 event_timestamp, outcome, payload, received_at, delivery_id, traceparent)
      ON CONFLICT (event_id) DO NOTHING
      RETURNING event_id`,
     [
@@ -121,6 +121,8 @@ export async function insertEvents(
       jsonTextColumn(sorted.map((r) => r.payload)),
       of((r) => r.receivedAt),
       of((r) => r.deliveryId),
+      // Untraced (tracing off): one NULL for the column; ROWS FROM pads it with NULL for every row.
+      sorted.some((r) => r.traceparent !== null) ? of((r) => r.traceparent) : null,
     ],
   );
   return new Set(inserted.map((row) => row.event_id));

@@ -14,6 +14,8 @@ export interface StoredEvent {
   deliveryId: string;
   receivedAt: Date;
   payload: string;
+  /** The trace it was stored with (its delivery's), or null. */
+  traceparent: string | null;
 }
 
 export interface FeedMessage {

@@ -9,6 +9,7 @@ import { FeedMetrics } from './feed.metrics';
 import { FeedSignal } from './feed.signal';
 import { deleteOutbox, readEvents, readOutbox, sampleOutbox } from './outbox.statements';
 import { RelayLease } from './relay.lease';
+import { traceFeedPublish } from '../tracing/tracing.spans';
 
 /** Events published per round, then confirmed together before their outbox entries are deleted. */
 const MAX_EVENTS_PER_ROUND = 2000;
@@ -128,8 +129,11 @@ export class FeedRelay implements OnApplicationBootstrap, OnApplicationShutdown 
         const event = events.get(eventId);
         if (!event) continue; // removed by retention before it could be published
         const message = feedMessageOf(event, entry.replay);
+        const target = { exchange: eventsExchange, routingKey: message.routingKey };
         confirms.push(
-          this.publisher.publish(eventsExchange, message.routingKey, message.content, message.properties),
+          traceFeedPublish(target, event, entry.replay, message.properties, () =>
+            this.publisher.publish(eventsExchange, message.routingKey, message.content, message.properties),
+          ),
         );
         outcomes.push(event.outcome);
       }

@@ -32,6 +32,7 @@ interface EventRow {
   delivery_id: string;
   received_at: Date;
   payload: string;
+  traceparent: string | null;
 }
 
 /** The stored events of these ids; an id removed meanwhile (retention) is simply absent. */
@@ -41,7 +42,7 @@ export async function readEvents(
 ): Promise<Map<string, StoredEvent>> {
   const rows = (await runner.query(
     `SELECT event_id, name, outcome, entity_type, entity_id, revision::text AS revision, api_space_id,
-            delivery_id, received_at, payload::text AS payload
+            delivery_id, received_at, payload::text AS payload, traceparent
        FROM webhook_events WHERE event_id = ANY(${jsonArray(1, 'text')})`,
     [jsonColumn(eventIds)],
   )) as EventRow[];
@@ -59,6 +60,7 @@ export async function readEvents(
         deliveryId: row.delivery_id,
         receivedAt: row.received_at,
         payload: row.payload,
+        traceparent: row.traceparent,
       },
     ]),
   );

@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import type { Server } from 'node:http';
 import { Logger } from 'nestjs-pino';
 import type { LifecycleConfig } from '../config/config.slices';
+import { flushTracing } from '../tracing/tracing.state';
 import { Lifecycle } from './lifecycle';
 
 /**
@@ -41,9 +42,11 @@ export function installGracefulShutdown(app: INestApplication, config: Lifecycle
     hardStop.unref();
     app
       .close()
-      .then(() => {
+      .then(async () => {
         clearTimeout(cutConnections);
         logger.log('shut down cleanly');
+        // The last batch's spans are still buffered: exported before the exit, or dropped after 2 s.
+        await flushTracing();
         process.exit(0);
       })
       .catch((err: unknown) => {

@@ -1,5 +1,6 @@
 import type { ConsumeMessage, Options } from 'amqplib';
 import { createHash } from 'node:crypto';
+import { traceparentOf, TRACEPARENT_HEADER } from '../tracing/traceparent';
 
 /**
  * One HTTP delivery as it travels through the queue, between the api that received it and the
@@ -17,6 +18,8 @@ export interface DeliveryMessage {
    * instead of being stored as events (signed with one API space's secret, naming another).
    */
   quarantineReason?: string;
+  /** The trace of the publish that brought it (W3C, from the `traceparent` header), when traced. */
+  traceparent?: string;
 }
 
 /** Header names of a delivery message: the contract between the api and the worker. */
@@ -65,6 +68,7 @@ export function deliveryOf(message: ConsumeMessage): DeliveryMessage {
     itemCount: itemCountOf(message),
     body: message.content,
     ...quarantineReasonOf(headers[DeliveryHeaders.quarantineReason]),
+    ...traceOf(headers[TRACEPARENT_HEADER]),
   };
 }
 
@@ -77,4 +81,10 @@ export function itemCountOf(message: ConsumeMessage): number {
 function quarantineReasonOf(header: unknown): { quarantineReason?: string } {
   const reason = Buffer.isBuffer(header) ? header.toString('utf8') : header;
   return typeof reason === 'string' && reason !== '' ? { quarantineReason: reason } : {};
+}
+
+function traceOf(header: unknown): { traceparent?: string } {
+  if (header === undefined) return {};
+  const traceparent = traceparentOf(header);
+  return traceparent === undefined ? {} : { traceparent };
 }

@@ -6,6 +6,7 @@ import { AmqpConnection } from './amqp-connection';
 import { brokerProbe } from './broker.probe';
 import { deliveryProperties, type DeliveryMessage } from './delivery-message';
 import { topologyFor, type Topology } from './topology';
+import { traceDeliveryPublish } from '../tracing/tracing.spans';
 
 /**
  * Takes a delivery into RabbitMQ as one persistent, mandatory message and resolves only on that
@@ -42,12 +43,12 @@ export class DeliveryPublisher implements OnApplicationBootstrap, OnApplicationS
   async publish(message: DeliveryMessage): Promise<void> {
     const stopTimer = this.metrics.publishConfirmSeconds.startTimer();
     try {
-      await this.connection.publish(
-        this.topology.exchange,
-        this.topology.routingKey,
-        message.body,
-        deliveryProperties(message),
-        { timeoutMs: this.config.publishTimeoutMs },
+      const { exchange, routingKey } = this.topology;
+      const properties = deliveryProperties(message);
+      await traceDeliveryPublish({ exchange, routingKey }, message, properties, () =>
+        this.connection.publish(exchange, routingKey, message.body, properties, {
+          timeoutMs: this.config.publishTimeoutMs,
+        }),
       );
     } finally {
       stopTimer();

@@ -7,6 +7,7 @@ import { summarizeDelivery } from '../../envelope/delivery.parser';
 import { QuarantinedDelivery } from '../../events/entities/quarantined-delivery.entity';
 import { deliveryProperties } from '../../messaging/delivery-message';
 import { OutboundPublisher } from '../../messaging/outbound.publisher';
+import { traceDeliveryPublish } from '../../tracing/tracing.spans';
 import { isoOrNull, type QuarantineDetail, type QuarantineItem, type QuarantinePage } from '../admin.views';
 import type { CursorCodec, Position } from '../http/cursor';
 import { RECEIVED_AT_MICROS } from '../events/event.queries';
@@ -86,11 +87,13 @@ export class QuarantineService {
     const row = await this.find(id);
     const deliveryId = randomUUID();
     const { itemCount } = summarizeDelivery(row.body);
-    await this.publisher.publish(
-      this.publisher.topology.exchange,
-      this.publisher.topology.routingKey,
-      row.body,
-      deliveryProperties({ deliveryId, receivedAt: new Date(), itemCount, body: row.body }),
+    const { exchange, routingKey } = this.publisher.topology;
+    const properties = deliveryProperties({ deliveryId, receivedAt: new Date(), itemCount, body: row.body });
+    await traceDeliveryPublish(
+      { exchange, routingKey },
+      { deliveryId, itemCount, replayOf: id },
+      properties,
+      () => this.publisher.publish(exchange, routingKey, row.body, properties),
     );
     await this.dataSource
       .getRepository(QuarantinedDelivery)

@@ -57,4 +57,8 @@ export class WebhookEvent {
 
   @Column({ name: 'stored_at', type: 'timestamptz', default: () => 'now()' })
   storedAt: Date;
+
+  /** The W3C traceparent of the delivery that brought it; null when untraced. */
+  @Column({ type: 'text', nullable: true })
+  traceparent: string | null;
 }

@@ -1,0 +1,251 @@
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  context,
+  propagation,
+  trace,
+  type Attributes,
+  type Context,
+  type Link,
+  type Span,
+} from '@opentelemetry/api';
+import { TRACEPARENT_HEADER } from './traceparent';
+import { tracingState } from './tracing.state';
+
+/*
+ * The spans the instrumentations cannot know (DESIGN §14), with @opentelemetry/api only: without
+ * the SDK these hooks return at their first line, so tracing off costs one branch per call.
+ * Each takes the operation as a function, so the modules that call them stay free of OpenTelemetry.
+ * HTTP destinations (DESIGN §13) do not exist yet; their request span is to be made like
+ * traceFeedPublish (a CLIENT span, child of the event's stored traceparent, injected into the
+ * request's headers): StoredEvent.traceparent is all it needs.
+ */
+
+const tracer = () => trace.getTracer('omnichannel-webhook-receiver');
+
+/** Publish properties as amqplib takes them; only the headers are touched. */
+export interface PublishProperties {
+  headers?: Record<string, unknown>;
+}
+
+export interface PublishTarget {
+  exchange: string;
+  routingKey: string;
+}
+
+/** What a delivery publish says of itself. */
+export interface DeliveryOrigin {
+  deliveryId: string;
+  itemCount: number;
+  quarantineReason?: string;
+  /** The quarantine row an operator replayed, when this delivery is such a replay. */
+  replayOf?: string;
+}
+
+/**
+ * The publish of a delivery to the broker, child of the active context (the POST /webhook request
+ * span, or an operator's replay request): its context travels in the message's `traceparent`.
+ * A publish that fails (broker away, no confirm) ends with status ERROR and the reason.
+ */
+export function traceDeliveryPublish(
+  target: PublishTarget,
+  delivery: DeliveryOrigin,
+  properties: PublishProperties,
+  publish: () => Promise<void>,
+): Promise<void> {
+  if (!tracingState.enabled) return publish();
+  const attributes: Attributes = {
+    ...messaging(target, 'send', delivery.deliveryId),
+    'webhook.delivery_id': delivery.deliveryId,
+    'webhook.item_count': delivery.itemCount,
+  };
+  if (delivery.quarantineReason !== undefined)
+    attributes['webhook.quarantine_reason'] = delivery.quarantineReason;
+  if (delivery.replayOf !== undefined) {
+    attributes['webhook.replay'] = true;
+    attributes['webhook.replay_of'] = delivery.replayOf;
+  }
+  const name = delivery.replayOf === undefined ? `publish ${target.exchange}` : `replay ${target.exchange}`;
+  return producerSpan(name, attributes, context.active(), properties, publish);
+}
+
+/** A stored event as the feed relay publishes it: where its trace came from. */
+export interface FeedOrigin {
+  eventId: string;
+  deliveryId: string;
+  traceparent: string | null;
+}
+
+/**
+ * The feed relay's publish of one event: a child of the trace the event was stored with, so the
+ * feed message's `traceparent` names the trace of the POST that brought it, after the outbox, a
+ * relay takeover or a replay alike (a replay says so). Without tracing here, a traceparent stored
+ * by a traced replica still travels on, unchanged.
+ */
+export function traceFeedPublish(
+  target: PublishTarget,
+  event: FeedOrigin,
+  replay: boolean,
+  properties: PublishProperties,
+  publish: () => Promise<void>,
+): Promise<void> {
+  if (!tracingState.enabled) {
+    if (event.traceparent !== null) (properties.headers ??= {})[TRACEPARENT_HEADER] = event.traceparent;
+    return publish();
+  }
+  const attributes: Attributes = {
+    ...messaging(target, 'send', event.eventId),
+    'webhook.event_id': event.eventId,
+    'webhook.delivery_id': event.deliveryId,
+    'feed.replay': replay,
+  };
+  const parent = event.traceparent === null ? ROOT_CONTEXT : contextOf(event.traceparent);
+  return producerSpan(
+    replay ? `replay ${target.exchange}` : `publish ${target.exchange}`,
+    attributes,
+    parent,
+    properties,
+    publish,
+  );
+}
+
+/** A delivery of a batch, as the consumer stores it. */
+export interface BatchMember {
+  deliveryId: string;
+  traceparent?: string;
+}
+
+export type StoreVerdict = { stored: true } | { stored: false; reason: string };
+
+/**
+ * The consumer's store of one batch: a trace of its own (a batch mixes deliveries of many traces)
+ * linked to the trace of each delivery. Active while the batch is stored, so the pg spans and the
+ * log lines of the batch belong to it. A delivery that could not be stored at all (dead-lettered)
+ * sets status ERROR with its reason.
+ */
+export async function traceStoreBatch(
+  batch: readonly BatchMember[],
+  store: () => Promise<StoreVerdict[]>,
+): Promise<StoreVerdict[]> {
+  if (!tracingState.enabled) return store();
+  const links: Link[] = [];
+  for (const member of batch) {
+    const linked = member.traceparent === undefined ? undefined : spanContextOf(member.traceparent);
+    if (linked) links.push({ context: linked, attributes: { 'webhook.delivery_id': member.deliveryId } });
+  }
+  const span = tracer().startSpan(
+    'store deliveries',
+    {
+      kind: SpanKind.CONSUMER,
+      root: true,
+      links,
+      attributes: {
+        'messaging.system': 'rabbitmq',
+        'messaging.operation.type': 'process',
+        'messaging.batch.message_count': batch.length,
+      },
+    },
+    ROOT_CONTEXT,
+  );
+  try {
+    const verdicts = await context.with(trace.setSpan(ROOT_CONTEXT, span), store);
+    const failed = verdicts.find((verdict) => !verdict.stored);
+    if (failed && !failed.stored) fail(span, `delivery not stored, dead-lettered: ${failed.reason}`);
+    return verdicts;
+  } catch (err) {
+    fail(span, err);
+    throw err;
+  } finally {
+    span.end();
+  }
+}
+
+/** What one store attempt wrote, as far as a trace tells it. */
+export interface StoreSummary {
+  applied: number;
+  stale: number;
+  untracked: number;
+  duplicate: number;
+  quarantined: readonly { deliveryId: string; itemIndex: number | null; reason: string }[];
+}
+
+/**
+ * Notes an attempt's outcome on the batch span. Quarantined items set its status ERROR with their
+ * reason, and each appears, with status ERROR, in the trace of the delivery it came from: the one
+ * an operator follows from the POST.
+ */
+export function noteStored(outcome: StoreSummary, batch: readonly BatchMember[]): void {
+  if (!tracingState.enabled) return;
+  const span = trace.getActiveSpan();
+  if (!span) return;
+  for (const key of ['applied', 'stale', 'untracked', 'duplicate'] as const)
+    if (outcome[key] > 0) span.setAttribute(`webhook.events.${key}`, outcome[key]);
+  if (outcome.quarantined.length === 0) return;
+  span.setAttribute('webhook.quarantined', outcome.quarantined.length);
+  const first = outcome.quarantined[0];
+  fail(span, `${outcome.quarantined.length} quarantined; first: ${first.reason}`);
+  const traceOf = new Map(batch.map((member) => [member.deliveryId, member.traceparent]));
+  const batchLink: Link = { context: span.spanContext() };
+  for (const item of outcome.quarantined) {
+    const attributes: Attributes = {
+      'webhook.delivery_id': item.deliveryId,
+      'webhook.quarantine_reason': item.reason,
+    };
+    if (item.itemIndex !== null) attributes['webhook.item_index'] = item.itemIndex;
+    span.addEvent('quarantined', attributes);
+    const traceparent = traceOf.get(item.deliveryId);
+    if (traceparent === undefined) continue;
+    const quarantine = tracer().startSpan(
+      'quarantine',
+      { kind: SpanKind.INTERNAL, links: [batchLink], attributes },
+      contextOf(traceparent),
+    );
+    fail(quarantine, item.reason);
+    quarantine.end();
+  }
+}
+
+function producerSpan(
+  name: string,
+  attributes: Attributes,
+  parent: Context,
+  properties: PublishProperties,
+  publish: () => Promise<void>,
+): Promise<void> {
+  return tracer().startActiveSpan(name, { kind: SpanKind.PRODUCER, attributes }, parent, async (span) => {
+    propagation.inject(context.active(), (properties.headers ??= {}));
+    try {
+      await publish();
+    } catch (err) {
+      fail(span, err);
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+function messaging(target: PublishTarget, operation: string, messageId: string): Attributes {
+  return {
+    'messaging.system': 'rabbitmq',
+    'messaging.operation.type': operation,
+    'messaging.destination.name': target.exchange,
+    'messaging.rabbitmq.destination.routing_key': target.routingKey,
+    'messaging.message.id': messageId,
+  };
+}
+
+function contextOf(traceparent: string): Context {
+  return propagation.extract(ROOT_CONTEXT, { [TRACEPARENT_HEADER]: traceparent });
+}
+
+function spanContextOf(traceparent: string) {
+  return trace.getSpanContext(contextOf(traceparent));
+}
+
+function fail(span: Span, err: unknown): void {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof Error) span.recordException(err);
+  span.setStatus({ code: SpanStatusCode.ERROR, message });
+}
