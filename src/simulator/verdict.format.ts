@@ -5,7 +5,7 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 function storeLine(s: StoreCheckSummary): string {
   return (
     `${s.storedOnce}/${s.events} acknowledged events stored once (${s.missing.count} missing, ` +
-    `${s.duplicated.count} twice, ${s.payloadMismatch.count} other payload); ` +
+    `${s.duplicated.count} twice, ${s.payloadMismatch.count} other payload, ${s.wrongEntity.count} other entity); ` +
     `${s.entitiesMatching}/${s.entities} entities at their acknowledged revision (checked for ${seconds(s.waitedMs)})`
   );
 }
