@@ -34,7 +34,7 @@ export function formatVerdict(v: Verdict): string {
     ['retries', String(v.retries)],
     [
       'deliveries',
-      `${v.deliveries.acknowledged} acknowledged, ${v.deliveries.refused} refused (400/401, never retried), ` +
+      `${v.deliveries.acknowledged} acknowledged, ${v.deliveries.refused} refused (400, or 401 with --on-401 drop), ` +
         `${v.deliveries.dropped} dropped after the retry schedule`,
     ],
     ['acknowledged', `${v.acknowledged.events} events, ${v.acknowledged.entities} entities`],
