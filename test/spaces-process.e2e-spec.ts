@@ -137,7 +137,24 @@ describe('WEBHOOK_SPACES_FILE in the built service', () => {
       `WEBHOOK_SPACES_FILE (${bad}): apiSpaceId "space-a", secret 2: must be a string, not a number`,
     );
     expect(exit.output).toContain('"*": must be a list of secrets');
-    for (const secret of [OLD]) expect(exit.output).not.toContain(secret);
+    expect(exit.output).not.toContain(OLD);
+  });
+
+  it('accepts a short secret on reload, warning by its API space and never printing it', async () => {
+    const short = 'a strong secret';
+    write(JSON.stringify({ 'space-a': [NEW, short] }));
+    await waitFor(async () => (await postAs(service.url, short)).status === 200, {
+      what: 'the short secret accepted',
+    });
+    const line = await waitFor(
+      () =>
+        service.output
+          .split('\n')
+          .find((l) => l.includes('WEBHOOK_SPACES_FILE API space \\"space-a\\", secret 2: 15 characters')),
+      { what: 'the short-secret warning of the reload' },
+    );
+    expect(JSON.parse(line)).toMatchObject({ level: 40 });
+    expect(service.output).not.toContain(short);
   });
 });
 
