@@ -4,11 +4,13 @@ import 'reflect-metadata';
 import { setFlagsFromString } from 'node:v8';
 import { Logger } from 'nestjs-pino';
 import { createApp } from './app.setup';
-import { validateEnv, type Env } from './config/env.schema';
+import { readEnv, type Env } from './config/env.schema';
 import { installGracefulShutdown } from './lifecycle/graceful-shutdown';
 
-async function bootstrap(env: Env): Promise<void> {
+async function bootstrap(env: Env, warnings: readonly string[]): Promise<void> {
   const { app, config } = await createApp(env);
+  // Found while validating, before a logger existed; they never hold a secret.
+  for (const warning of warnings) app.get(Logger).warn(warning, 'Config');
   installGracefulShutdown(app, config.lifecycle);
   await app.listen(config.http.port);
   // The one line that says what started: an operator reads port, role and version here.
@@ -29,14 +31,14 @@ async function bootstrap(env: Env): Promise<void> {
 if (!process.execArgv.some((arg) => arg.startsWith('--heap-growing-percent')))
   setFlagsFromString('--heap-growing-percent=100');
 
-let env: Env;
+let read: { env: Env; warnings: string[] };
 try {
-  env = validateEnv(process.env);
+  read = readEnv(process.env);
 } catch (err) {
   console.error((err as Error).message);
   process.exit(1);
 }
-bootstrap(env).catch((err: unknown) => {
+bootstrap(read.env, read.warnings).catch((err: unknown) => {
   console.error('start-up failed:', err instanceof Error ? err.message : err);
   process.exit(1);
 });

@@ -107,12 +107,12 @@ describe('operations API', () => {
 
   it("tells the out-of-order batch's message story: state at revision 3, four events in revision order", async () => {
     const batch = fixture('batch.out-of-order.json');
-    const [first] = JSON.parse(batch.toString()) as { payload: { messageId: string }; apiSpaceId: string }[];
-    await db.rows('DELETE FROM webhook_events WHERE entity_id = $1', [first.payload.messageId]);
-    await db.rows('DELETE FROM entity_revisions WHERE entity_id = $1', [first.payload.messageId]);
+    const [first] = JSON.parse(batch.toString()) as { payload: { id: string }; apiSpaceId: string }[];
+    await db.rows('DELETE FROM webhook_events WHERE entity_id = $1', [first.payload.id]);
+    await db.rows('DELETE FROM entity_revisions WHERE entity_id = $1', [first.payload.id]);
     const deliveryId = await deliver(batch);
     await stored(deliveryId, 4);
-    const res = await admin(`/entities/message/${first.payload.messageId}?apiSpaceId=${first.apiSpaceId}`);
+    const res = await admin(`/entities/message/${first.payload.id}?apiSpaceId=${first.apiSpaceId}`);
     expect(res.status).toBe(200);
     const story = await json<{
       state: { revision: number; eventName: string };
@@ -125,7 +125,7 @@ describe('operations API', () => {
       [2, 'message.delivered'],
       [3, 'message.read'],
     ]);
-    expect((await admin(`/entities/message/${first.payload.messageId}`)).status).toBe(404);
+    expect((await admin(`/entities/message/${first.payload.id}`)).status).toBe(404);
     expect((await admin('/entities/message/no-such-message')).status).toBe(404);
   });
 

@@ -81,7 +81,36 @@ describe('Dotdigital sender simulator against the service', () => {
     expect(await db.count(`SELECT count(*) FROM entity_revisions`)).toBe(verdict.acknowledged.entities);
     // Shuffled revisions reached the service out of order: some events arrived after a higher one.
     expect(await db.count(`SELECT count(*) FROM webhook_events WHERE outcome = 'stale'`)).toBeGreaterThan(0);
-    expect(await db.count(`SELECT count(*) FROM webhook_events WHERE outcome = 'untracked'`)).toBe(60);
+    // Untracked: exactly the families without a revision (clicks, conversation, presence, facebook).
+    const withoutRevision = `name IN ('interaction.click', 'conversation.participantAdded', 'presence.available', 'facebook.optin')`;
+    expect(await db.count(`SELECT count(*) FROM webhook_events WHERE ${withoutRevision}`)).toBeGreaterThan(
+      60,
+    );
+    expect(await db.count(`SELECT count(*) FROM webhook_events WHERE outcome = 'untracked'`)).toBe(
+      await db.count(`SELECT count(*) FROM webhook_events WHERE ${withoutRevision}`),
+    );
+    // Every family of the contract arrived, each with the rule's entity (presence: its top-level profileId).
+    const families = await db.rows<{ entity_type: string }>(
+      'SELECT DISTINCT entity_type FROM webhook_events ORDER BY entity_type',
+    );
+    expect(families.map((f) => f.entity_type)).toEqual([
+      'chat',
+      'chatMessage',
+      'conversation',
+      'conversationMessage',
+      'facebook',
+      'interaction',
+      'message',
+      'presence',
+      'profile',
+    ]);
+    expect(await db.count(`SELECT count(*) FROM webhook_events WHERE entity_id IS NULL`)).toBe(0);
+    expect(
+      await db.count(
+        `SELECT count(*) FROM webhook_events WHERE name = 'presence.available' AND entity_id IS DISTINCT FROM payload->>'profileId'`,
+      ),
+    ).toBe(0);
+    expect(verdict.checks.database?.wrongEntity.count).toBe(0);
     const latest = await db.rows<{ n: string }>(
       `SELECT count(*) AS n FROM entity_revisions r
          JOIN webhook_events e ON e.event_id = r.event_id

@@ -141,7 +141,7 @@ describe('storage of events (APP_ROLE=all)', () => {
     expect(revisions).toEqual([
       latest('interaction', '8b1f0c52-6a3d-4e9b-b7f2-31c4d5e6a7b8', 'interaction.click.json'),
       latest('message', '0a0b0c0d-1e1f-4a2b-8c3d-4e5f60718293', 'message.inbound.json'),
-      latest('message', '77aa88bb-99cc-4ddd-8eee-ff0011223344', 'legacy-message.delivered.json'),
+      latest('message', '77aa88bb-99cc-4ddd-8eee-ff0011223344', 'undocumented-messageId.delivered.json'),
       latest('message', '8b1f0c52-6a3d-4e9b-b7f2-31c4d5e6a7b8', 'message.read.json'),
       latest('message', 'c0ffee00-1111-4222-8333-944455566677', 'message.failed.json'),
       latest('message', 'dead0000-aaaa-4bbb-8ccc-ddddeeeeffff', 'message.expired.json'),
@@ -149,8 +149,8 @@ describe('storage of events (APP_ROLE=all)', () => {
     ]);
   });
 
-  it('takes the entity of a legacy message event from payload.id and of a profile event from its e-mail id', async () => {
-    await deliver(fixture('legacy-message.delivered.json'), 1);
+  it('takes the entity of a message event from the undocumented payload.messageId and of a profile event from its e-mail id', async () => {
+    await deliver(fixture('undocumented-messageId.delivered.json'), 1);
     await deliver(fixture('profile.update.json'), 1);
     const rows = await waitForEvents([
       '3f9d2b6e-0c41-4d8a-9e55-7a1b2c3d4e09',

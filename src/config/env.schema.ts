@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { splitList } from './config.slices';
 import { resolveSecretFiles, type ResolvedEnv } from './secret-files';
+import { shortSecretWarnings } from './short-secrets';
 
 const BYTE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
 
@@ -14,15 +15,23 @@ export function parseByteSize(value: string): number | undefined {
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
-/** Comma-separated secrets, each at least `minLength` characters. */
-const secretList = (minLength: number) =>
+/** Comma-separated keys, each at least `minLength` characters (ADMIN_API_KEYS: this service's own policy). */
+const keyList = (minLength: number) =>
   z
     .string()
     .transform(splitList)
-    .refine((secrets) => secrets.length > 0, { message: 'must name at least one secret' })
-    .refine((secrets) => secrets.every((secret) => secret.length >= minLength), {
-      message: `every secret must be at least ${minLength} characters`,
+    .refine((keys) => keys.length > 0, { message: 'must name at least one key' })
+    .refine((keys) => keys.every((key) => key.length >= minLength), {
+      message: `every key must be at least ${minLength} characters`,
     });
+
+/**
+ * Webhook secrets: comma-separated (trimmed) in WEBHOOK_SECRETS, or the verbatim lines of
+ * WEBHOOK_SECRETS_FILE (secret-files.ts). Any non-empty secret Dotdigital accepts is accepted.
+ */
+const webhookSecrets = z
+  .union([z.string().transform(splitList), z.array(z.string())])
+  .refine((secrets) => secrets.length > 0, { message: 'must name at least one secret' });
 
 /** `true`/`false` (also `1`/`0`, `yes`/`no`), any case. */
 const flag = (fallback: boolean) =>
@@ -77,7 +86,7 @@ function byteSize(fallback: string) {
 export const envSchema = z.object({
   PORT: integer(1, 65535).default(3000),
   // Required unless WEBHOOK_SPACES_FILE is set (validateEnv checks the pair).
-  WEBHOOK_SECRETS: secretList(16).optional(),
+  WEBHOOK_SECRETS: webhookSecrets.optional(),
   WEBHOOK_SPACES_FILE: z.string().min(1).optional(),
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/postgres'),
   AMQP_URL: urlList(['amqp:', 'amqps:']).default('amqp://guest:guest@127.0.0.1:5672'),
@@ -104,20 +113,25 @@ export const envSchema = z.object({
   CONSUMER_YIELD_MS: integer(0, 10000).default(200),
   SHUTDOWN_TIMEOUT_MS: integer(1000, 120000).default(20000),
   FEED_ENABLED: flag(true),
-  ADMIN_API_KEYS: secretList(32).optional(),
+  ADMIN_API_KEYS: keyList(32).optional(),
   RETENTION_DAYS: integer(2, 36500).optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
 
 const REQUIRED_SECRETS =
-  'is required unless WEBHOOK_SPACES_FILE is set, in the roles that receive webhooks (api, all): comma-separated secrets, each at least 16 characters';
+  'is required unless WEBHOOK_SPACES_FILE is set, in the roles that receive webhooks (api, all): comma-separated secrets (or WEBHOOK_SECRETS_FILE, one secret per line)';
 
 /**
  * Validates `process.env`-like input (`<NAME>_FILE` variables read first, see secret-files.ts);
  * throws one error naming every bad variable, never its value.
  */
 export function validateEnv(input: Record<string, unknown>): Env {
+  return readEnv(input).env;
+}
+
+/** validateEnv, plus what start-up should warn about (short secrets, a changed file meaning); never a value. */
+export function readEnv(input: Record<string, unknown>): { env: Env; warnings: string[] } {
   const schema = envSchema.superRefine((env, ctx) => {
     // The worker verifies nothing: it stores what the api already verified.
     if (env.INTAKE_MAX_BYTES < env.BODY_LIMIT)
@@ -133,7 +147,13 @@ export function validateEnv(input: Record<string, unknown>): Env {
     )
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['WEBHOOK_SECRETS'], message: REQUIRED_SECRETS });
   });
-  return parseOrThrow(schema, resolveSecretFiles(input));
+  const resolved = resolveSecretFiles(input);
+  const env = parseOrThrow(schema, resolved);
+  const source =
+    typeof input.WEBHOOK_SECRETS_FILE === 'string' && input.WEBHOOK_SECRETS_FILE !== ''
+      ? 'WEBHOOK_SECRETS_FILE'
+      : 'WEBHOOK_SECRETS';
+  return { env, warnings: [...resolved.warnings, ...shortSecretWarnings(source, env.WEBHOOK_SECRETS ?? [])] };
 }
 
 /** The same rules for a tool that needs only some variables (e.g. `npm run migration:run`). */

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { validateEnv, validateEnvSubset } from './env.schema';
+import { readEnv, validateEnv, validateEnvSubset } from './env.schema';
 import { SECRET_VARIABLES, resolveSecretFiles } from './secret-files';
 
 const dir = mkdtempSync(join(tmpdir(), 'secret-files-'));
@@ -12,11 +12,36 @@ const file = (name: string, content: string): string => {
 };
 
 describe('resolveSecretFiles', () => {
-  it.each(SECRET_VARIABLES)('reads %s from <NAME>_FILE, without the trailing newline', (name) => {
+  const generic = SECRET_VARIABLES.filter((name) => name !== 'WEBHOOK_SECRETS');
+
+  it.each(generic)('reads %s from <NAME>_FILE, without the trailing newline', (name) => {
     const { values, problems } = resolveSecretFiles({ [`${name}_FILE`]: file(name, 'the-value\n') });
     expect(problems).toEqual([]);
     expect(values[name]).toBe('the-value');
     expect(values).not.toHaveProperty(`${name}_FILE`);
+  });
+
+  it.each(generic)('reads %s_FILE whole: a comma is part of the value', (name) => {
+    expect(resolveSecretFiles({ [`${name}_FILE`]: file(`${name}-c`, 'a,b\n') }).values[name]).toBe('a,b');
+  });
+
+  it('reads WEBHOOK_SECRETS_FILE as one secret per line, verbatim', () => {
+    const text = '\ufeffa strong secret\r\n  spaced, with a comma  \n\nlast,one\n';
+    const { values, problems, warnings } = resolveSecretFiles({ WEBHOOK_SECRETS_FILE: file('lines', text) });
+    expect(problems).toEqual([]);
+    expect(values.WEBHOOK_SECRETS).toEqual(['a strong secret', '  spaced, with a comma  ', 'last,one']);
+    expect(values).not.toHaveProperty('WEBHOOK_SECRETS_FILE');
+    // The meaning changed (a comma used to split a line): an upgrading operator is told, without a secret.
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /^WEBHOOK_SECRETS_FILE, lines 2, 4: holds a comma; each line is one whole secret/,
+      ),
+    ]);
+    expect(warnings[0]).not.toMatch(/spaced|last/);
+  });
+
+  it('warns of nothing for a WEBHOOK_SECRETS_FILE without commas', () => {
+    expect(resolveSecretFiles({ WEBHOOK_SECRETS_FILE: file('plain', 'one-secret\n') }).warnings).toEqual([]);
   });
 
   it.each(SECRET_VARIABLES)('refuses %s and %s_FILE both set, naming it', (name) => {
@@ -43,6 +68,18 @@ describe('validateEnv with secret files', () => {
     expect(env.WEBHOOK_SECRETS).toEqual([secret]);
     expect(env.DATABASE_URL).toBe('postgres://u:p@db:5432/events');
     expect(env.ADMIN_API_KEYS).toEqual(['k'.repeat(32)]);
+  });
+
+  it('names WEBHOOK_SECRETS_FILE in the warning of a short secret read from it', () => {
+    const { env, warnings } = readEnv({ WEBHOOK_SECRETS_FILE: file('short', 'a strong secret\n') });
+    expect(env.WEBHOOK_SECRETS).toEqual(['a strong secret']);
+    expect(warnings).toEqual([expect.stringMatching(/^WEBHOOK_SECRETS_FILE, secret 1: 15 characters/)]);
+  });
+
+  it('refuses a WEBHOOK_SECRETS_FILE with no secret in it', () => {
+    expect(() => validateEnv({ WEBHOOK_SECRETS_FILE: file('empty', '\n\r\n') })).toThrow(
+      /WEBHOOK_SECRETS: must name at least one secret/,
+    );
   });
 
   it('stops with every problem named: both forms at once, and a bad value from a file', () => {

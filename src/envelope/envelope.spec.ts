@@ -49,6 +49,103 @@ describe('entityIdOf', () => {
   });
 });
 
+describe('entityIdOf: the rule over every family of DESIGN §1', () => {
+  // Shapes as Dotdigital documents them (test/fixtures/real/ holds the whole envelopes).
+  const families: [string, Partial<Envelope>, string, string | null][] = [
+    ['message.*', { name: 'message.sent', payload: { id: 'e9f154c8', details: {} } }, 'message', 'e9f154c8'],
+    [
+      'message.* (undocumented messageId first)',
+      { name: 'message.read', payload: { messageId: 'm-1', id: 'x' } },
+      'message',
+      'm-1',
+    ],
+    [
+      'interaction.click',
+      { name: 'interaction.click', payload: { id: 'msg-7', url: 'https://example.com/' } },
+      'interaction',
+      'msg-7',
+    ],
+    [
+      'profile.*',
+      { name: 'profile.update', payload: { id: 'joe.blogs@acme.com', name: 'Joe' } },
+      'profile',
+      'joe.blogs@acme.com',
+    ],
+    [
+      'conversation.*',
+      {
+        name: 'conversation.participantAdded',
+        payload: { profileId: 'joe.blogs@acme.com', role: 'owner', id: 'acme_conv_1' },
+      },
+      'conversation',
+      'acme_conv_1',
+    ],
+    [
+      'conversationMessage.*',
+      {
+        name: 'conversationMessage.sent',
+        payload: { context: { conversationId: 'c-1' }, id: '61320b34', conversationEventId: 6 },
+      },
+      'conversationMessage',
+      '61320b34',
+    ],
+    [
+      'chat.*',
+      { name: 'chat.create', payload: { participants: [{ profileId: 'anon_1' }], id: '8b4e7f49' } },
+      'chat',
+      '8b4e7f49',
+    ],
+    [
+      'chatMessage.*',
+      { name: 'chatMessage.sent', payload: { context: { chatId: 'bef906ab' }, id: '3f48daab' } },
+      'chatMessage',
+      '3f48daab',
+    ],
+    [
+      'presence.* (no payload: the top-level profileId)',
+      { name: 'presence.available', profileId: 'PLATFORMUSER\\joe.blogs@acme.com' },
+      'presence',
+      'PLATFORMUSER\\joe.blogs@acme.com',
+    ],
+    [
+      'facebook.* (payload.profileId)',
+      { name: 'facebook.optin', payload: { fbMessengerId: '1924', profileId: 'joe.blogs@acme.com' } },
+      'facebook',
+      'joe.blogs@acme.com',
+    ],
+    ['an unknown name', { name: 'parcel.delivered', payload: { id: 'p-9' } }, 'parcel', 'p-9'],
+    [
+      'an unknown name that names no entity',
+      { name: 'account.suspended', payload: { reason: 'x' } },
+      'account',
+      null,
+    ],
+  ];
+
+  it.each(families)('%s', (_family, fields, entityType, entityId) => {
+    const event = envelope(fields);
+    expect(entityTypeOf(event.name)).toBe(entityType);
+    expect(entityIdOf(event)).toBe(entityId);
+  });
+
+  it('takes each source in order: messageId, id, payload.profileId, top-level profileId', () => {
+    const all = { messageId: 'a', id: 'b', profileId: 'c' };
+    expect(entityIdOf(envelope({ payload: all, profileId: 'd' }))).toBe('a');
+    expect(entityIdOf(envelope({ payload: { id: 'b', profileId: 'c' }, profileId: 'd' }))).toBe('b');
+    expect(entityIdOf(envelope({ payload: { profileId: 'c' }, profileId: 'd' }))).toBe('c');
+    expect(entityIdOf(envelope({ payload: {}, profileId: 'd' }))).toBe('d');
+    expect(entityIdOf(envelope({ payload: null, profileId: 'd' }))).toBe('d');
+  });
+
+  it('skips a source that is empty or not an id, and never reads a prototype', () => {
+    expect(entityIdOf(envelope({ payload: { id: '', profileId: { x: 1 } }, profileId: 'd' }))).toBe('d');
+    expect(entityIdOf(envelope({ profileId: '' }))).toBeNull();
+    expect(
+      entityIdOf(envelope({ payload: JSON.parse('{"__proto__":{"id":"evil"}}') as unknown })),
+    ).toBeNull();
+  });
+});
+
 describe('entityTypeOf', () => {
   it.each([
     ['message.read', 'message'],

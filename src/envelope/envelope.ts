@@ -27,14 +27,28 @@ export function entityTypeOf(name: string): string {
 }
 
 /**
- * The one entity-id rule: `payload.messageId`, else `payload.id`, else none.
- * Numbers are accepted and read as text (ids are text columns).
+ * The one entity-id rule (DESIGN §1): `payload.messageId` (undocumented, accepted first), else
+ * `payload.id` (every documented family), else `payload.profileId` (facebook.*), else the top-level
+ * `profileId` (presence.*, which has no payload), else none. Numbers are read as text (ids are text
+ * columns). The consumer, the storage statements and the admin API all take the entity from here.
  */
 export function entityIdOf(envelope: Envelope): string | null {
   const payload = envelope.payload;
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return null;
-  const record = payload as Record<string, unknown>;
-  return asId(record.messageId) ?? asId(record.id);
+  const record =
+    typeof payload === 'object' && payload !== null && !Array.isArray(payload)
+      ? (payload as Record<string, unknown>)
+      : {};
+  return (
+    asId(ownMember(record, 'messageId')) ??
+    asId(ownMember(record, 'id')) ??
+    asId(ownMember(record, 'profileId')) ??
+    asId(ownMember(envelope, 'profileId'))
+  );
+}
+
+/** Own members only: `{"__proto__": {"id": …}}` must not lend an id through the prototype chain. */
+function ownMember(record: object, key: string): unknown {
+  return Object.hasOwn(record, key) ? (record as Record<string, unknown>)[key] : undefined;
 }
 
 function asId(value: unknown): string | null {

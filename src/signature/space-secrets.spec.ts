@@ -71,9 +71,9 @@ describe(SpaceSecrets.name, () => {
   });
 
   it('stops start-up on a bad file with an error naming the file and the problem, never the secret', () => {
-    write({ 'space-a': ['too-short'], 'space-b': [B] });
+    write({ 'space-a': [42], 'space-b': [B] });
     expect(() => start()).toThrow(
-      `WEBHOOK_SPACES_FILE (${file}): apiSpaceId "space-a", secret 1: is shorter than 16 characters`,
+      `WEBHOOK_SPACES_FILE (${file}): apiSpaceId "space-a", secret 1: must be a string, not a number`,
     );
     write(`{"space-b": ["${B}",]}`);
     expect(() => start()).toThrow(/^WEBHOOK_SPACES_FILE \(.*\): is not valid JSON/);
@@ -84,6 +84,21 @@ describe(SpaceSecrets.name, () => {
     }
     rmSync(file);
     expect(() => start()).toThrow(`WEBHOOK_SPACES_FILE (${file}): cannot read the file (ENOENT)`);
+  });
+
+  it('accepts a short secret, warning at start-up and at each reload by its entry, never the secret', () => {
+    const short = 'a strong secret';
+    write({ 'space-a': [short], '*': [ANY] });
+    start();
+    expect(accepts(short)).toBe(true);
+    const expected = expect.stringMatching(
+      /^WEBHOOK_SPACES_FILE API space "space-a", secret 1: 15 characters/,
+    );
+    expect(warnings).toHaveBeenCalledWith(expected);
+    warnings.mockClear();
+    expect(secrets.reload('SIGHUP')).toBe(true);
+    expect(warnings).toHaveBeenCalledWith(expected);
+    expect(JSON.stringify(warnings.mock.calls)).not.toContain(short);
   });
 
   it('stops start-up when the file and WEBHOOK_SECRETS hold no secret at all', () => {

@@ -5,7 +5,7 @@ import { FileWatch } from './file-watch';
 import { SecretRing, type Verification } from './secret-ring';
 import { SignatureMetrics } from './signature.metrics';
 import { SPACE_MISMATCH_REASON, namesOnlySpace } from './space-scope';
-import { SpacesFileError, parseSpacesFile } from './spaces-file';
+import { SpacesFileError, parseSpacesFile, spacesFileWarnings } from './spaces-file';
 
 export type ReloadTrigger = 'SIGHUP' | 'change';
 
@@ -112,6 +112,7 @@ export class SpaceSecrets implements OnModuleInit, OnModuleDestroy {
     const table = parseSpacesFile(text, this.config.secrets);
     if (table.bySpace.size === 0 && table.anySpace.length === 0 && this.config.secrets.length === 0)
       throw new SpacesFileError(['names no secret, and WEBHOOK_SECRETS is not set']);
+    for (const warning of spacesFileWarnings(table)) this.logger.warn(warning);
     return SecretRing.of(this.config.secrets, table);
   }
 

@@ -1,8 +1,7 @@
+import { shortSecretWarnings } from '../config/short-secrets';
+
 /** The entry of WEBHOOK_SPACES_FILE whose secrets accept any API space. */
 export const ANY_SPACE = '*';
-
-/** Shortest secret accepted, as for WEBHOOK_SECRETS (Dotdigital's own minimum). */
-export const MIN_SECRET_LENGTH = 16;
 
 /** What WEBHOOK_SPACES_FILE says, validated: the secrets of each API space, and those of `*`. */
 export interface SpacesTable {
@@ -79,13 +78,24 @@ function readJson(text: string): unknown {
   }
 }
 
-/** `listedUnder`: the entry that already has this secret, if any. */
+/**
+ * `listedUnder`: the entry that already has this secret, if any. Any non-empty string is a secret
+ * (Dotdigital sets no minimum; edge spaces are part of it, JSON shows them).
+ */
 function secretProblem(secret: string, listedUnder: string | undefined): string | null {
-  if (secret.length < MIN_SECRET_LENGTH) return `is shorter than ${MIN_SECRET_LENGTH} characters`;
-  // WEBHOOK_SECRETS trims its secrets; here a stray space would be part of the key, silently.
-  if (secret.trim() !== secret) return 'has leading or trailing whitespace';
+  if (secret === '') return 'is empty';
   if (listedUnder !== undefined) return `the same secret is already listed under ${listedUnder}`;
   return null;
+}
+
+/** A warning per secret shorter than recommended, naming its entry (`API space "<id>"` or `"*"`), never the secret. */
+export function spacesFileWarnings(table: SpacesTable): string[] {
+  return [
+    ...shortSecretWarnings('WEBHOOK_SPACES_FILE "*"', table.anySpace),
+    ...[...table.bySpace].flatMap(([space, secrets]) =>
+      shortSecretWarnings(`WEBHOOK_SPACES_FILE API space ${quoted(space)}`, secrets),
+    ),
+  ];
 }
 
 const notAString = (value: unknown) => `must be a string, not ${kindOf(value)}`;

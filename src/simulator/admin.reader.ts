@@ -1,6 +1,6 @@
 import { forEachLimited } from './flow.control';
 import type { ExpectedEntity } from './ledger';
-import { FatalCheckError, type EntityObservation, type StoreReader } from './store.check';
+import { FatalCheckError, type EntityObservation, type StoreReader, type StoredEvent } from './store.check';
 
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -27,13 +27,19 @@ export class AdminReader implements StoreReader {
     return reader;
   }
 
-  async readEvents(eventIds: string[]): Promise<Map<string, unknown[]>> {
-    const stored = new Map<string, unknown[]>();
+  async readEvents(eventIds: string[]): Promise<Map<string, StoredEvent[]>> {
+    const stored = new Map<string, StoredEvent[]>();
     await forEachLimited(eventIds, this.concurrency, async (eventId) => {
       const response = await this.get(`/admin/events/${encodeURIComponent(eventId)}`);
       if (response.status === 404) return;
-      const item = (await this.json(response)) as { payload?: unknown };
-      stored.set(eventId, [item.payload]);
+      const item = (await this.json(response)) as {
+        payload?: unknown;
+        entityType?: string;
+        entityId?: string | null;
+      };
+      stored.set(eventId, [
+        { payload: item.payload, entityType: String(item.entityType), entityId: item.entityId ?? null },
+      ]);
     });
     return stored;
   }

@@ -12,7 +12,10 @@ Workload
   --account-id <n>          accountId of every envelope                           [40213]
   --click-share <0..1>      share of interaction.click events (no revision)       [0.1]
   --profile-share <0..1>    share of profile.update events (id = e-mail)          [0.1]
-  --legacy-id-share <0..1>  share of messages named by payload.id                 [0.05]
+  --family-share <0..1>     share of chat, chatMessage, conversation,             [0.1]
+                            conversationMessage, presence and facebook events
+  --message-id-share <0..1> share of messages named by the undocumented payload.messageId
+                            instead of payload.id                                 [0.05]
   --repeat-share <0..1>     share of events sent again in a later delivery        [0.1]
   --batch-share <0..1>      share of events sent in batches (JSON arrays)         [0.7]
   --batch-size <1..500>     largest batch                                         [100]
@@ -23,6 +26,8 @@ Sending
   --rate <n>                requests per second at most                           [unlimited]
   --timeout <duration>      time to answer, as Dotdigital's (never scaled)        [10s]
   --time-scale <f>          multiplies the retry waits (5s ... 4h, about 24 h)    [1]
+  --on-401 <drop|retry>     what Dotdigital does with a 401 (not documented):     [drop]
+                            drop it (the data is gone) or retry it like a 5xx
 
 Checks (the verdict always covers the answers; each check adds to it)
   --check-database <url>    PostgreSQL URL: every acknowledged event stored once with its payload,

@@ -27,7 +27,18 @@ describe('parseCli', () => {
       batchSize: 100,
       feedPrefix: 'omnichannel',
       settleTimeoutMs: 60_000,
+      familyShare: 0.1,
+      messageIdShare: 0.05,
+      on401: 'drop',
     });
+  });
+
+  it('reads --on-401, --family-share and --message-id-share, and refuses an --on-401 other than drop or retry', () => {
+    const options = resolveOptions(
+      run(['--secret', 's', '--on-401', 'retry', '--family-share', '0.3', '--message-id-share', '0']).options,
+    );
+    expect(options).toMatchObject({ on401: 'retry', familyShare: 0.3, messageIdShare: 0 });
+    expect(() => resolveOptions(run(['--secret', 's', '--on-401', 'ignore']).options)).toThrow('on401');
   });
 
   it('reads every flag, durations and lists included; a flag wins over the environment', () => {

@@ -1,7 +1,7 @@
 import { Client, DatabaseError } from 'pg';
 import type { ExpectedEntity } from './ledger';
 import { entityKeyText } from './envelope.types';
-import { FatalCheckError, type EntityObservation, type StoreReader } from './store.check';
+import { FatalCheckError, type EntityObservation, type StoreReader, type StoredEvent } from './store.check';
 
 /** Ids per query: keeps each statement's parameters and answer small. */
 const CHUNK = 5000;
@@ -28,14 +28,22 @@ export class DatabaseReader implements StoreReader {
     return reader;
   }
 
-  async readEvents(eventIds: string[]): Promise<Map<string, unknown[]>> {
-    const stored = new Map<string, unknown[]>();
+  async readEvents(eventIds: string[]): Promise<Map<string, StoredEvent[]>> {
+    const stored = new Map<string, StoredEvent[]>();
     for (let i = 0; i < eventIds.length; i += CHUNK) {
-      const rows = await this.query<{ event_id: string; payload: unknown }>(
-        'SELECT event_id, payload FROM webhook_events WHERE event_id = ANY($1::text[])',
+      const rows = await this.query<{
+        event_id: string;
+        payload: unknown;
+        entity_type: string;
+        entity_id: string | null;
+      }>(
+        'SELECT event_id, payload, entity_type, entity_id FROM webhook_events WHERE event_id = ANY($1::text[])',
         [eventIds.slice(i, i + CHUNK)],
       );
-      for (const row of rows) stored.set(row.event_id, [...(stored.get(row.event_id) ?? []), row.payload]);
+      for (const row of rows) {
+        const event = { payload: row.payload, entityType: row.entity_type, entityId: row.entity_id };
+        stored.set(row.event_id, [...(stored.get(row.event_id) ?? []), event]);
+      }
     }
     return stored;
   }

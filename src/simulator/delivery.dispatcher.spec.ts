@@ -78,7 +78,15 @@ function workload(events = 30) {
 }
 
 function options(url: string, overrides: Partial<DispatchOptions> = {}): DispatchOptions {
-  return { url, secret: SECRET, concurrency: 4, requestTimeoutMs: 2000, timeScale: 1, ...overrides };
+  return {
+    url,
+    secret: SECRET,
+    concurrency: 4,
+    requestTimeoutMs: 2000,
+    timeScale: 1,
+    on401: 'drop',
+    ...overrides,
+  };
 }
 
 describe('dispatchDeliveries against a stand-in service', () => {
@@ -125,18 +133,45 @@ describe('dispatchDeliveries against a stand-in service', () => {
     }
   });
 
-  it.each([400, 401])('never retries a %i: the events are lost and the ledger says so', async (status) => {
-    server = await standIn((_request, res) => reply(res, status, { message: 'no' }));
-    const { deliveries, ledger } = workload(10);
-    await dispatchDeliveries(deliveries, options(server.url, { timeScale: 0 }), ledger);
+  it.each([400, 401])(
+    'never retries a %i (--on-401 drop, the default): the events are lost and the ledger says so',
+    async (status) => {
+      server = await standIn((_request, res) => reply(res, status, { message: 'no' }));
+      const { deliveries, ledger } = workload(10);
+      await dispatchDeliveries(deliveries, options(server.url, { timeScale: 0 }), ledger);
 
-    expect(server.received).toHaveLength(deliveries.length);
-    expect(ledger.retries).toBe(0);
-    expect(ledger.deliveries.every((d) => d.outcome === 'refused')).toBe(true);
-    expect(ledger.acknowledgedEvents().size).toBe(0);
-    const lost = ledger.lostEvents();
-    expect(lost).toHaveLength(10);
-    expect(lost[0].reasons[0]).toBe(`refused (${status})`);
+      expect(server.received).toHaveLength(deliveries.length);
+      expect(ledger.retries).toBe(0);
+      expect(ledger.deliveries.every((d) => d.outcome === 'refused')).toBe(true);
+      expect(ledger.acknowledgedEvents().size).toBe(0);
+      const lost = ledger.lostEvents();
+      expect(lost).toHaveLength(10);
+      expect(lost[0].reasons[0]).toBe(`refused (${status})`);
+    },
+  );
+
+  it('retries a 401 on the schedule with --on-401 retry (a fixed secret then lets it through), never a 400', async () => {
+    server = await standIn((request, res) =>
+      request.attempt === 1 ? reply(res, 401) : accepted(request, res),
+    );
+    const { deliveries, ledger } = workload(6);
+    await dispatchDeliveries(deliveries, options(server.url, { timeScale: 0, on401: 'retry' }), ledger);
+    expect(
+      ledger.deliveries.every((d) => d.attempts.join() === '401,200' && d.outcome === 'acknowledged'),
+    ).toBe(true);
+    expect(ledger.retries).toBe(deliveries.length);
+    expect(ledger.lostEvents()).toEqual([]);
+
+    await server.close();
+    server = await standIn((_request, res) => reply(res, 400));
+    const refused = workload(3);
+    await dispatchDeliveries(
+      refused.deliveries,
+      options(server.url, { timeScale: 0, on401: 'retry' }),
+      refused.ledger,
+    );
+    expect(refused.ledger.deliveries.every((d) => d.outcome === 'refused')).toBe(true);
+    expect(refused.ledger.retries).toBe(0);
   });
 
   it('drops a delivery after 18 attempts (17 retries) of a status it keeps retrying', async () => {

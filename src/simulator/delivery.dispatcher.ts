@@ -9,7 +9,14 @@ import type { ResolvedOptions } from './simulation.options';
 
 export type DispatchOptions = Pick<
   ResolvedOptions,
-  'url' | 'secret' | 'concurrency' | 'ratePerSecond' | 'requestTimeoutMs' | 'timeScale' | 'retryDelaysMs'
+  | 'url'
+  | 'secret'
+  | 'concurrency'
+  | 'ratePerSecond'
+  | 'requestTimeoutMs'
+  | 'timeScale'
+  | 'retryDelaysMs'
+  | 'on401'
 >;
 
 export interface DispatchProgress {
@@ -50,7 +57,7 @@ export async function dispatchDeliveries(
         return sender.post(signed.body, signed.signature, options.requestTimeoutMs);
       });
       ledger.recordAttempt(delivery.index, result);
-      const verdict = judgeAttempt(result);
+      const verdict = judgeAttempt(result, options.on401);
       if (verdict === 'acknowledged') return ledger.acknowledge(delivery.index, result);
       if (verdict === 'refused') return ledger.settle(delivery.index, 'refused');
       const delay = retryDelayMs(retry + 1, options.timeScale, schedule);

@@ -5,8 +5,8 @@ import type { RandomSource } from './random.source';
 /** What one message looks like across its events (the fields that stay the same). */
 export interface MessageTraits {
   messageId: string;
-  /** Older contracts name the message `payload.id` instead of `payload.messageId`. */
-  legacyId: boolean;
+  /** Names the message by the undocumented `payload.messageId` instead of the documented `payload.id`. */
+  undocumentedId: boolean;
   channel: string;
   to: string;
   orderId: string;
@@ -20,10 +20,10 @@ export interface EnvelopeContext {
 const CHANNELS = ['sms', 'rcs', 'whatsapp'];
 const JOURNEYS = ['dispatch-notice', 'order-confirmation', 'appointment-reminder'];
 
-export function messageTraits(random: RandomSource, legacyIdShare: number): MessageTraits {
+export function messageTraits(random: RandomSource, messageIdShare: number): MessageTraits {
   return {
     messageId: randomUUID(),
-    legacyId: random.chance(legacyIdShare),
+    undocumentedId: random.chance(messageIdShare),
     channel: random.pick(CHANNELS),
     to: `4477009${String(random.int(0, 99999)).padStart(5, '0')}`,
     orderId: String(random.int(10000, 99999)),
@@ -36,19 +36,26 @@ function etagFor(eventId: string, revision: number | undefined): string {
   return `"${revision ?? 0}c-${digest}"`;
 }
 
-function base(context: EnvelopeContext, name: string, revision: number | undefined, at: Date) {
+/** The envelope's common fields; `etag: false` for the families Dotdigital sends without one. */
+function base(
+  context: EnvelopeContext,
+  name: string,
+  revision: number | undefined,
+  at: Date,
+  { etag = true }: { etag?: boolean } = {},
+) {
   const eventId = randomUUID();
   return {
     eventId,
     accountId: context.accountId,
     apiSpaceId: context.apiSpaceId,
     name,
-    etag: etagFor(eventId, revision),
+    ...(etag ? { etag: etagFor(eventId, revision) } : {}),
     timestamp: at.toISOString(),
   };
 }
 
-/** A `message.<status>` event shaped like test/fixtures/message.*.json. */
+/** A `message.<status>` event shaped like test/fixtures/real/message.sent.sms.json (the id last, in `payload.id`). */
 export function messageEvent(
   context: EnvelopeContext,
   message: MessageTraits,
@@ -56,7 +63,7 @@ export function messageEvent(
   revision: number,
   at: Date,
 ): SimEnvelope {
-  const idField = message.legacyId ? 'id' : 'messageId';
+  const idField = message.undocumentedId ? 'messageId' : 'id';
   const successful = status !== 'failed' && status !== 'expired';
   const additionalInfo: Record<string, unknown> = {
     to: message.to,
@@ -67,7 +74,6 @@ export function messageEvent(
   return {
     ...base(context, `message.${status}`, revision, at),
     payload: {
-      [idField]: message.messageId,
       details: {
         channel: message.channel,
         additionalInfo,
@@ -76,6 +82,7 @@ export function messageEvent(
         },
       },
       metadata: { orderId: message.orderId, journey: JOURNEYS[Number(message.orderId) % JOURNEYS.length] },
+      [idField]: message.messageId,
     },
     revision,
   };
@@ -86,7 +93,7 @@ export function clickEvent(context: EnvelopeContext, message: MessageTraits, at:
   return {
     ...base(context, 'interaction.click', undefined, at),
     payload: {
-      messageId: message.messageId,
+      id: message.messageId,
       url: `https://example.com/track/${message.orderId}`,
       clickedOn: at.toISOString(),
       metadata: { orderId: message.orderId },

@@ -8,10 +8,13 @@ export interface SimEnvelope {
   accountId: number;
   apiSpaceId: string;
   name: string;
-  payload: Record<string, unknown>;
-  /** Absent on untracked events (e.g. interaction.click). */
+  /** Absent on presence.* events, which name their profile at the top level instead. */
+  payload?: Record<string, unknown>;
+  profileId?: string;
+  /** Absent on untracked families (interaction.click, conversation.*, presence.*, facebook.*). */
   revision?: number;
-  etag: string;
+  /** A quoted string (`"2e-…"`) where Dotdigital sends one; several families have none. */
+  etag?: string;
   timestamp: string;
 }
 
@@ -27,11 +30,13 @@ export function entityTypeOf(name: string): string {
   return dot === -1 ? name : name.slice(0, dot);
 }
 
-/** As Dotdigital documents it: `payload.messageId`, else `payload.id`, else none. */
-export function entityIdOf(envelope: Pick<SimEnvelope, 'payload'>): string | null {
-  const payload = envelope.payload as Record<string, unknown> | undefined;
-  if (typeof payload !== 'object' || payload === null) return null;
-  for (const value of [payload.messageId, payload.id]) {
+/**
+ * The contract's rule: `payload.messageId` (undocumented, accepted first), else `payload.id`, else
+ * `payload.profileId`, else the top-level `profileId` (presence.*), else none.
+ */
+export function entityIdOf(envelope: Pick<SimEnvelope, 'payload' | 'profileId'>): string | null {
+  const payload: Record<string, unknown> = envelope.payload ?? {};
+  for (const value of [payload.messageId, payload.id, payload.profileId, envelope.profileId]) {
     if (typeof value === 'string' && value.length > 0) return value;
     if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   }

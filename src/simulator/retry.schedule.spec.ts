@@ -53,8 +53,14 @@ describe('judgeAttempt', () => {
     expect(judgeAttempt(answer(status))).toBe('acknowledged');
   });
 
-  it.each([400, 401])('%i is refused and never retried', (status) => {
+  it.each([400, 401])('%i is refused and never retried (401: the default, drop)', (status) => {
     expect(judgeAttempt(answer(status))).toBe('refused');
+    expect(judgeAttempt(answer(status), 'drop')).toBe('refused');
+  });
+
+  it('retries a 401 when told Dotdigital retries it (--on-401 retry), never a 400', () => {
+    expect(judgeAttempt(answer(401), 'retry')).toBe('retry');
+    expect(judgeAttempt(answer(400), 'retry')).toBe('refused');
   });
 
   it.each([301, 403, 404, 408, 413, 429, 500, 502, 503, 504])('%i is retried', (status) => {

@@ -33,15 +33,16 @@ export type AttemptResult =
   | { kind: 'error'; message: string };
 
 /**
- * What Dotdigital does next: 2xx is accepted; 400 and 401 are never retried (the data is gone);
- * any other status, a timeout or a connection error is retried on the schedule.
+ * What Dotdigital does next: 2xx is accepted; 400 is never retried (the data is gone); any other
+ * status, a timeout or a connection error is retried on the schedule. Whether a 401 is retried is
+ * not documented: `on401` chooses, `drop` (the worse case) by default.
  */
 export type AttemptVerdict = 'acknowledged' | 'refused' | 'retry';
 
-export function judgeAttempt(result: AttemptResult): AttemptVerdict {
+export function judgeAttempt(result: AttemptResult, on401: 'drop' | 'retry' = 'drop'): AttemptVerdict {
   if (result.kind !== 'answer') return 'retry';
   if (result.status >= 200 && result.status < 300) return 'acknowledged';
-  if (result.status === 400 || result.status === 401) return 'refused';
+  if (result.status === 400 || (result.status === 401 && on401 === 'drop')) return 'refused';
   return 'retry';
 }
 

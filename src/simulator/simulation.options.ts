@@ -24,8 +24,15 @@ export const simulationOptionsSchema = z
     repeatShare: share.default(0.1),
     clickShare: share.default(0.1),
     profileShare: share.default(0.1),
-    /** Share of messages whose payload names them `id` (older contract) instead of `messageId`. */
-    legacyIdShare: share.default(0.05),
+    /** Share of the events of the other families: chat, chatMessage, conversation, conversationMessage, presence, facebook. */
+    familyShare: share.default(0.1),
+    /** Share of messages named by the undocumented `payload.messageId` instead of the documented `payload.id`. */
+    messageIdShare: share.default(0.05),
+    /**
+     * What Dotdigital does with a 401: not documented. `drop` (the worse case, the default): never
+     * retried, the data is gone; `retry`: retried on the schedule like a 5xx.
+     */
+    on401: z.enum(['drop', 'retry']).default('drop'),
     concurrency: z.number().int().min(1).max(1000).default(8),
     /** Requests per second across all connections; unset: as fast as concurrency allows. */
     ratePerSecond: z.number().positive().optional(),
@@ -47,8 +54,8 @@ export const simulationOptionsSchema = z
     pollIntervalMs: z.number().int().min(10).default(500),
   })
   .strict()
-  .refine((o) => o.clickShare + o.profileShare <= 1, {
-    message: 'clickShare + profileShare must not exceed 1',
+  .refine((o) => o.clickShare + o.profileShare + o.familyShare <= 1, {
+    message: 'clickShare + profileShare + familyShare must not exceed 1',
     path: ['clickShare'],
   })
   .refine((o) => !o.checkAdmin || o.adminKey, {

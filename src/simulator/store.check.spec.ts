@@ -1,6 +1,12 @@
 import { entityKeyText, type SimEnvelope } from './envelope.types';
 import type { ExpectedEntity } from './ledger';
-import { checkStore, FatalCheckError, type EntityObservation, type StoreReader } from './store.check';
+import {
+  checkStore,
+  FatalCheckError,
+  type EntityObservation,
+  type StoreReader,
+  type StoredEvent,
+} from './store.check';
 
 const envelope = (eventId: string, revision: number): SimEnvelope => ({
   eventId,
@@ -24,7 +30,9 @@ const expectedOf = (events: SimEnvelope[], revision: number) => ({
  * database or admin API answering, to exercise the polling and judging rules.
  */
 class ScriptedReader implements StoreReader {
+  /** Per id, the stored payloads; each stored with the entity the rule gives, unless in `otherEntity`. */
   events = new Map<string, unknown[]>();
+  otherEntity = new Map<string, { entityType: string; entityId: string | null }>();
   entity: EntityObservation = { revision: null };
   reads = 0;
   onRead: (reader: ScriptedReader) => void = () => undefined;
@@ -32,7 +40,16 @@ class ScriptedReader implements StoreReader {
   readEvents(ids: string[]) {
     this.reads += 1;
     this.onRead(this);
-    return Promise.resolve(new Map([...this.events].filter(([id]) => ids.includes(id))));
+    const rows = [...this.events]
+      .filter(([id]) => ids.includes(id))
+      .map(([id, payloads]): [string, StoredEvent[]] => [
+        id,
+        payloads.map((payload) => ({
+          payload,
+          ...(this.otherEntity.get(id) ?? { entityType: 'message', entityId: 'm-1' }),
+        })),
+      ]);
+    return Promise.resolve(new Map(rows));
   }
   readEntities() {
     return Promise.resolve(new Map([[entityKeyText(key), this.entity]]));
@@ -67,6 +84,7 @@ describe('checkStore', () => {
       missing: [],
       duplicated: [],
       payloadMismatch: [],
+      wrongEntity: [],
       entityMismatch: [],
     });
     expect(result.error).toBeUndefined();
@@ -99,6 +117,29 @@ describe('checkStore', () => {
     expect(result.entityMismatch).toEqual([{ key, expected: 2, actual: '3' }]);
     expect(result.storedOnce).toBe(1);
     expect(result.waitedMs).toBeLessThan(1000);
+  });
+
+  it('reports an event stored with an entity other than the rule names (e.g. a presence event without its profileId)', async () => {
+    const presence: SimEnvelope = {
+      eventId: 'p',
+      accountId: 1,
+      apiSpaceId: 'space',
+      name: 'presence.available',
+      profileId: 'PLATFORMUSER\\joe',
+      timestamp: '2026-11-20T09:26:14.801Z',
+    };
+    const reader = new ScriptedReader();
+    reader.events.set('a', [a]);
+    reader.events.set('p', [presence]);
+    reader.otherEntity.set('p', { entityType: 'presence', entityId: null });
+    reader.entity = { revision: '1' };
+    const expected = expectedOf([a, presence], 1);
+    const result = await checkStore(reader, expected, timing);
+    expect(result.wrongEntity).toEqual(['p']);
+    expect(result.payloadMismatch).toEqual([]);
+
+    reader.otherEntity.set('p', { entityType: 'presence', entityId: 'PLATFORMUSER\\joe' });
+    expect((await checkStore(reader, expected, timing)).wrongEntity).toEqual([]);
   });
 
   it('finds an event listed twice under its entity (how the admin API shows a double)', async () => {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
-import type { EntityKey, SimEnvelope } from './envelope.types';
+import { entityIdOf, entityTypeOf, type EntityKey, type SimEnvelope } from './envelope.types';
 import type { ExpectedEntity } from './ledger';
 
 export interface EntityObservation {
@@ -10,10 +10,17 @@ export interface EntityObservation {
   eventIds?: string[];
 }
 
+/** One stored row of an event: its payload and the entity the service gave it. */
+export interface StoredEvent {
+  payload: unknown;
+  entityType: string;
+  entityId: string | null;
+}
+
 /** Where stored events are read from: the database itself, or the operations API. */
 export interface StoreReader {
-  /** Per id, every stored payload (none: not stored; two: stored twice). */
-  readEvents(eventIds: string[]): Promise<Map<string, unknown[]>>;
+  /** Per id, every stored row (none: not stored; two: stored twice). */
+  readEvents(eventIds: string[]): Promise<Map<string, StoredEvent[]>>;
   /** Per entity (by entityKeyText), what the store holds. */
   readEntities(entities: Map<string, ExpectedEntity>): Promise<Map<string, EntityObservation>>;
   close(): Promise<void>;
@@ -36,6 +43,8 @@ export interface StoreCheckResult {
   missing: string[];
   duplicated: string[];
   payloadMismatch: string[];
+  /** Events stored with an entity other than the one the contract's rule names. */
+  wrongEntity: string[];
   entityMismatch: EntityMismatch[];
   /** The last error a reader raised, if the check ended without an answer for everything. */
   error?: string;
@@ -74,6 +83,7 @@ export async function checkStore(
     missing: [],
     duplicated: [],
     payloadMismatch: [],
+    wrongEntity: [],
     entityMismatch: [],
     waitedMs: 0,
   };
@@ -113,14 +123,17 @@ async function judgeEvents(
   if (pending.size === 0) return;
   const stored = await reader.readEvents([...pending]);
   for (const eventId of [...pending]) {
-    const payloads = stored.get(eventId) ?? [];
-    if (payloads.length === 0) continue;
+    const rows = stored.get(eventId) ?? [];
+    if (rows.length === 0) continue;
     pending.delete(eventId);
-    if (payloads.length > 1) duplicated.add(eventId);
+    if (rows.length > 1) duplicated.add(eventId);
+    const envelope = sent.get(eventId)!;
     // Compared as JSON values: jsonb reorders keys, and the sent bytes were JSON.stringify's.
-    const sentValue: unknown = JSON.parse(JSON.stringify(sent.get(eventId)));
-    if (!payloads.every((payload) => isDeepStrictEqual(payload, sentValue)))
-      result.payloadMismatch.push(eventId);
+    const sentValue: unknown = JSON.parse(JSON.stringify(envelope));
+    if (!rows.every((row) => isDeepStrictEqual(row.payload, sentValue))) result.payloadMismatch.push(eventId);
+    const [entityType, entityId] = [entityTypeOf(envelope.name), entityIdOf(envelope)];
+    if (!rows.every((row) => row.entityType === entityType && row.entityId === entityId))
+      result.wrongEntity.push(eventId);
   }
 }
 

@@ -5,7 +5,7 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 function storeLine(s: StoreCheckSummary): string {
   return (
     `${s.storedOnce}/${s.events} acknowledged events stored once (${s.missing.count} missing, ` +
-    `${s.duplicated.count} twice, ${s.payloadMismatch.count} other payload); ` +
+    `${s.duplicated.count} twice, ${s.payloadMismatch.count} other payload, ${s.wrongEntity.count} other entity); ` +
     `${s.entitiesMatching}/${s.entities} entities at their acknowledged revision (checked for ${seconds(s.waitedMs)})`
   );
 }
@@ -34,7 +34,7 @@ export function formatVerdict(v: Verdict): string {
     ['retries', String(v.retries)],
     [
       'deliveries',
-      `${v.deliveries.acknowledged} acknowledged, ${v.deliveries.refused} refused (400/401, never retried), ` +
+      `${v.deliveries.acknowledged} acknowledged, ${v.deliveries.refused} refused (400, or 401 with --on-401 drop), ` +
         `${v.deliveries.dropped} dropped after the retry schedule`,
     ],
     ['acknowledged', `${v.acknowledged.events} events, ${v.acknowledged.entities} entities`],

@@ -49,6 +49,7 @@ const cleanStore = (events: number, entities: number): StoreCheckResult => ({
   missing: [],
   duplicated: [],
   payloadMismatch: [],
+  wrongEntity: [],
   entityMismatch: [],
   waitedMs: 10,
 });
@@ -102,6 +103,7 @@ describe('buildVerdict', () => {
       missing: ['e0'],
       duplicated: ['e1'],
       payloadMismatch: ['e2'],
+      wrongEntity: ['e2'],
       entityMismatch: [
         { key: { apiSpaceId: 'space', entityType: 'message', entityId: 'm' }, expected: 1, actual: null },
       ],
@@ -112,6 +114,7 @@ describe('buildVerdict', () => {
       'admin API: 1 acknowledged events not stored',
       'admin API: 1 events stored more than once',
       'admin API: 1 events stored with a payload other than the one sent',
+      "admin API: 1 events stored with an entity other than the rule's",
       'admin API: 1 entities not at their highest acknowledged revision',
       'admin API: check incomplete: connection refused',
     ]);

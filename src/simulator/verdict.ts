@@ -18,6 +18,7 @@ export interface StoreCheckSummary {
   missing: Sample;
   duplicated: Sample;
   payloadMismatch: Sample;
+  wrongEntity: Sample;
   entityMismatch: Sample<EntityMismatch>;
   error?: string;
   waitedMs: number;
@@ -138,6 +139,8 @@ function judgeStore(name: string, r: StoreCheckResult, failures: string[], notes
     failures.push(
       `${name}: ${r.payloadMismatch.length} events stored with a payload other than the one sent`,
     );
+  if (r.wrongEntity.length > 0)
+    failures.push(`${name}: ${r.wrongEntity.length} events stored with an entity other than the rule's`);
   if (r.entityMismatch.length > 0)
     failures.push(`${name}: ${r.entityMismatch.length} entities not at their highest acknowledged revision`);
   const ahead = r.entityMismatch.filter((m) => isAhead(m.actual, m.expected));
@@ -187,6 +190,7 @@ function summariseStore(r: StoreCheckResult): StoreCheckSummary {
     missing: sample(r.missing),
     duplicated: sample(r.duplicated),
     payloadMismatch: sample(r.payloadMismatch),
+    wrongEntity: sample(r.wrongEntity),
     entityMismatch: sample(r.entityMismatch),
     error: r.error,
     waitedMs: r.waitedMs,

@@ -20,7 +20,8 @@ describe('generateWorkload', () => {
       expect(event.accountId).toBe(7);
       expect(['space-1', 'space-2']).toContain(event.apiSpaceId);
       expect(event.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-      expect(event.etag).toMatch(/^"\dc-[A-Za-z0-9+/]{27}"$/);
+      // Quoted where the family carries one (message, interaction, profile, chat); absent elsewhere.
+      if (event.etag !== undefined) expect(event.etag).toMatch(/^"\d+[bc]-[A-Za-z0-9+/]{27}"$/);
       expect(entityIdOf(event)).not.toBeNull();
     }
   });
@@ -60,24 +61,89 @@ describe('generateWorkload', () => {
     for (const click of clicks) {
       expect(click).not.toHaveProperty('revision');
       expect(trackedEntityOf(click)).toBeNull();
-      expect(messageIds.has(click.payload.messageId as string)).toBe(true);
+      expect(messageIds.has(click.payload?.id as string)).toBe(true);
     }
     for (const profile of profiles) {
-      expect(profile.payload.id).toMatch(/^sim-[0-9a-f]{8}-\d+@example\.com$/);
+      expect(profile.payload?.id).toMatch(/^sim-[0-9a-f]{8}-\d+@example\.com$/);
       expect(trackedEntityOf(profile)?.key.entityType).toBe('profile');
     }
     // Every profile's revisions run 1..k without gaps.
     const revisions = new Map<string, number[]>();
     for (const p of profiles)
-      revisions.set(p.payload.id as string, [...(revisions.get(p.payload.id as string) ?? []), p.revision!]);
+      revisions.set(p.payload?.id as string, [
+        ...(revisions.get(p.payload?.id as string) ?? []),
+        p.revision!,
+      ]);
     for (const list of revisions.values()) expect(list).toEqual(list.map((_, i) => i + 1));
   });
 
-  it('names a share of messages by payload.id (the older contract) instead of payload.messageId', () => {
-    const messages = workload({ legacyIdShare: 0.5 }).filter((e) => e.name === 'message.sent');
-    const legacy = messages.filter((e) => 'id' in e.payload && !('messageId' in e.payload));
-    expect(legacy.length).toBeGreaterThan(messages.length * 0.3);
-    expect(legacy.length).toBeLessThan(messages.length * 0.7);
+  it('names messages by payload.id, as documented, and a share by the undocumented payload.messageId', () => {
+    const messages = workload({ messageIdShare: 0.5 }).filter((e) => e.name === 'message.sent');
+    const undocumented = messages.filter((e) => 'messageId' in e.payload! && !('id' in e.payload));
+    expect(undocumented.length).toBeGreaterThan(messages.length * 0.3);
+    expect(undocumented.length).toBeLessThan(messages.length * 0.7);
+    const byDefault = workload().filter((e) => e.name === 'message.sent');
+    expect(byDefault.filter((e) => 'id' in e.payload!).length).toBeGreaterThan(byDefault.length * 0.9);
+  });
+
+  it('sends the other families in their documented shapes, each with the entity the rule gives', () => {
+    const events = workload({ familyShare: 0.16 });
+    const family = events.filter((e) => !/^(message|interaction|profile)\./.test(e.name));
+    expect(family).toHaveLength(160);
+    const names = [...new Set(family.map((e) => e.name))].sort();
+    expect(names).toEqual([
+      'chat.create',
+      'chatMessage.sent',
+      'conversation.participantAdded',
+      'conversationMessage.sent',
+      'facebook.optin',
+      'presence.available',
+    ]);
+    for (const event of family) {
+      const tracked = trackedEntityOf(event);
+      switch (event.name) {
+        case 'presence.available':
+          // No payload at all: the entity is the top-level profileId.
+          expect(event).not.toHaveProperty('payload');
+          expect(entityIdOf(event)).toBe(event.profileId);
+          expect(tracked).toBeNull();
+          break;
+        case 'facebook.optin':
+          expect(entityIdOf(event)).toBe(event.payload?.profileId);
+          expect(tracked).toBeNull();
+          break;
+        case 'conversation.participantAdded':
+          expect(entityIdOf(event)).toBe(event.payload?.id);
+          expect(tracked).toBeNull();
+          break;
+        case 'chat.create':
+          expect(event.etag).toMatch(/^".+"$/);
+          expect(tracked).toEqual({
+            key: expect.objectContaining({ entityType: 'chat', entityId: event.payload?.id }),
+            revision: 0,
+          });
+          break;
+        case 'conversationMessage.sent':
+          expect(event.revision).toBe(event.payload?.conversationEventId);
+          expect(tracked?.key.entityType).toBe('conversationMessage');
+          break;
+        case 'chatMessage.sent':
+          expect(tracked?.key).toMatchObject({ entityType: 'chatMessage', entityId: event.payload?.id });
+          break;
+      }
+      if (!['chat.create'].includes(event.name)) expect(event).not.toHaveProperty('etag');
+    }
+    // The message revisions count per conversation (and per chat): 1, 2 within each.
+    const counters = new Map<string, number[]>();
+    for (const e of family.filter((e) => e.name === 'conversationMessage.sent')) {
+      const conversation = (e.payload?.context as { conversationId: string }).conversationId;
+      counters.set(conversation, [...(counters.get(conversation) ?? []), e.revision!]);
+    }
+    for (const list of counters.values()) expect(list).toEqual([1, 2]);
+  });
+
+  it('refuses shares that add up to more than 1', () => {
+    expect(() => workload({ clickShare: 0.5, profileShare: 0.3, familyShare: 0.3 })).toThrow(/familyShare/);
   });
 
   it('reproduces the shape from the seed but never the ids, so reruns cannot collide', () => {

@@ -7,12 +7,20 @@ import {
   type MessageTraits,
 } from './envelope.factory';
 import type { SimEnvelope } from './envelope.types';
+import {
+  chatEvent,
+  chatMessageEvent,
+  conversationEvent,
+  conversationMessageEvent,
+  facebookEvent,
+  presenceEvent,
+} from './family.factory';
 import type { RandomSource } from './random.source';
 import type { ResolvedOptions } from './simulation.options';
 
 export type WorkloadOptions = Pick<
   ResolvedOptions,
-  'events' | 'apiSpaces' | 'accountId' | 'clickShare' | 'profileShare' | 'legacyIdShare'
+  'events' | 'apiSpaces' | 'accountId' | 'clickShare' | 'profileShare' | 'familyShare' | 'messageIdShare'
 >;
 
 const SECOND = 1000;
@@ -29,7 +37,8 @@ function finalStatus(random: RandomSource): string {
  * Generates exactly `options.events` distinct events, in the order they happened:
  * message lifecycles (sent rev 1 → delivered rev 2 → read, failed or expired rev 3; the last one may
  * be cut short, like a message still under way), interaction.click events without a revision
- * (untracked), and profile.update chains whose entity id is an e-mail address.
+ * (untracked), profile.update chains whose entity id is an e-mail address, and the other families
+ * of the contract (chat.*, chatMessage.*, conversation.*, conversationMessage.*, presence.*, facebook.*).
  * Entity ids are fresh per run, so a run's expected states never depend on an earlier run's.
  */
 export function generateWorkload(
@@ -40,13 +49,14 @@ export function generateWorkload(
   const total = options.events;
   const clicks = Math.round(total * options.clickShare);
   const profileEvents = Math.min(Math.round(total * options.profileShare), total - clicks);
-  let messageEvents = total - clicks - profileEvents;
+  const familyEvents = Math.min(Math.round(total * options.familyShare), total - clicks - profileEvents);
+  let messageEvents = total - clicks - profileEvents - familyEvents;
   const context = (apiSpaceId: string) => ({ accountId: options.accountId, apiSpaceId });
   const events: SimEnvelope[] = [];
   const messages: { traits: MessageTraits; apiSpaceId: string; sentAt: number }[] = [];
 
   while (messageEvents > 0) {
-    const traits = messageTraits(random, options.legacyIdShare);
+    const traits = messageTraits(random, options.messageIdShare);
     const apiSpaceId = random.pick(options.apiSpaces);
     const sentAt = now.getTime() - random.int(60 * MINUTE, 180 * MINUTE);
     const steps: [string, number][] = [
@@ -83,5 +93,71 @@ export function generateWorkload(
       events.push(profileEvent(context(apiSpaceId), email, revision, new Date(firstAt + revision * MINUTE)));
     left -= revisions;
   }
+
+  events.push(...familyWorkload(familyEvents, options, random, runTag, now));
   return events;
+}
+
+/** One scene per profile, in this order; a run cut short ends part-way through one. */
+const SCENE = [
+  'chat',
+  'chatMessage',
+  'chatMessage',
+  'conversation',
+  'conversationMessage',
+  'conversationMessage',
+  'presence',
+  'facebook',
+] as const;
+
+function familyWorkload(
+  count: number,
+  options: WorkloadOptions,
+  random: RandomSource,
+  runTag: string,
+  now: Date,
+): SimEnvelope[] {
+  const events: SimEnvelope[] = [];
+  let scene = { profile: '', chatId: '', conversationId: '', apiSpaceId: '', at: 0, counter: 0 };
+  for (let i = 0; i < count; i += 1) {
+    const step = SCENE[i % SCENE.length];
+    if (i % SCENE.length === 0)
+      scene = {
+        profile: `anon_sim-${runTag}-${i / SCENE.length + 1}`,
+        chatId: randomUUID(),
+        conversationId: randomUUID(),
+        apiSpaceId: random.pick(options.apiSpaces),
+        at: now.getTime() - random.int(10 * MINUTE, 120 * MINUTE),
+        counter: 0,
+      };
+    const context = { accountId: options.accountId, apiSpaceId: scene.apiSpaceId };
+    const at = new Date(scene.at + i * SECOND);
+    // The message counters are per chat and per conversation: they restart with each.
+    if (step === 'chat' || step === 'conversation') scene.counter = 0;
+    else if (step === 'chatMessage' || step === 'conversationMessage') scene.counter += 1;
+    events.push(familyEvent(step, context, scene, at));
+  }
+  return events;
+}
+
+function familyEvent(
+  step: (typeof SCENE)[number],
+  context: { accountId: number; apiSpaceId: string },
+  scene: { profile: string; chatId: string; conversationId: string; counter: number },
+  at: Date,
+): SimEnvelope {
+  switch (step) {
+    case 'chat':
+      return chatEvent(context, scene.chatId, scene.profile, at);
+    case 'chatMessage':
+      return chatMessageEvent(context, scene.chatId, scene.counter, at);
+    case 'conversation':
+      return conversationEvent(context, scene.conversationId, scene.profile, at);
+    case 'conversationMessage':
+      return conversationMessageEvent(context, scene.conversationId, scene.counter, at);
+    case 'presence':
+      return presenceEvent(context, scene.profile, at);
+    case 'facebook':
+      return facebookEvent(context, scene.profile, at);
+  }
 }

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 
 /**
- * A well-formed envelope shaped like Dotdigital's, with a fresh `eventId` and `payload.messageId`
- * and the current time: what the test page and the Swagger examples offer, so that sending it
- * stores a new event (a repeated `eventId` is stored once).
+ * An envelope shaped as Dotdigital documents it (`message.sent`: the message id in `payload.id`,
+ * an `etag` with its quote characters), with a fresh `eventId` and message id and the current time:
+ * what the test page and the Swagger examples offer, so that sending it stores a new event (a
+ * repeated `eventId` is stored once).
  */
 export function freshEnvelope(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -11,9 +12,9 @@ export function freshEnvelope(overrides: Record<string, unknown> = {}): Record<s
     accountId: 40213,
     apiSpaceId: '5d6a9c1e-2f0b-4c7e-9a61-0b3f7e2d4c10',
     name: 'message.sent',
-    payload: { messageId: randomUUID(), details: { channel: 'sms' } },
+    payload: { details: { channel: 'sms' }, id: randomUUID() },
     revision: 1,
-    etag: '"1c-test-page"',
+    etag: '"2e-PLB2C6w/yVdPjUhuRiZtlvt8k0Q"',
     timestamp: new Date().toISOString(),
     ...overrides,
   };

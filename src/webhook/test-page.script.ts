@@ -47,8 +47,9 @@ export const TEST_PAGE_SCRIPT = `
     let previous = {};
     try { previous = JSON.parse(body.value); } catch (err) { previous = {}; }
     const base = previous && typeof previous === 'object' && !Array.isArray(previous) ? previous : {};
-    const payload = base.payload && typeof base.payload === 'object' ? base.payload : {};
-    body.value = JSON.stringify({ ...base, eventId: uuid(), payload: { ...payload, messageId: uuid() }, timestamp: new Date().toISOString() }, null, 2);
+    // A new message id in payload.id (as Dotdigital documents it); an envelope without payload (presence.*) keeps none.
+    const ids = base.payload && typeof base.payload === 'object' ? { payload: { ...base.payload, id: uuid() } } : {};
+    body.value = JSON.stringify({ ...base, eventId: uuid(), ...ids, timestamp: new Date().toISOString() }, null, 2);
     signature.value = '';
     showCurl();
   }

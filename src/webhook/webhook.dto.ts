@@ -103,13 +103,15 @@ export function requestExamples(): ExamplesObject {
       return { summary: 'One envelope (message.sent)', value: freshEnvelope() };
     },
     get batch() {
-      const messageId = freshEnvelope().eventId;
+      const id = freshEnvelope().eventId;
+      const presence = freshEnvelope({ name: 'presence.available', profileId: 'joe.blogs@acme.com' });
+      for (const absent of ['payload', 'revision', 'etag']) delete presence[absent];
       return {
-        summary: 'A batch (Dotdigital batch mode): delivered and read of one message, and a click',
+        summary: 'A batch (Dotdigital batch mode): delivered and read of one message, and a presence event',
         value: [
-          freshEnvelope({ payload: { messageId }, name: 'message.delivered', revision: 2 }),
-          freshEnvelope({ payload: { messageId }, name: 'message.read', revision: 3 }),
-          freshEnvelope({ name: 'interaction.click', payload: { messageId, url: 'https://example.com/' } }),
+          freshEnvelope({ payload: { id }, name: 'message.delivered', revision: 2 }),
+          freshEnvelope({ payload: { id }, name: 'message.read', revision: 3 }),
+          presence,
         ],
       };
     },
@@ -133,7 +135,7 @@ export class EnvelopeDoc {
   @ApiProperty({
     required: false,
     type: Object,
-    example: { messageId: '8b1f0c52-6a3d-4e9b-b7f2-31c4d5e6a7b8' },
+    example: { id: '8b1f0c52-6a3d-4e9b-b7f2-31c4d5e6a7b8' },
     description: 'Event data; the entity id is payload.messageId, else payload.id.',
   })
   payload?: Record<string, unknown>;

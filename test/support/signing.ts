@@ -15,7 +15,7 @@ export const SINGLE_FIXTURES = [
   'message.inbound.json',
   'interaction.click.json',
   'profile.update.json',
-  'legacy-message.delivered.json',
+  'undocumented-messageId.delivered.json',
 ] as const;
 
 /** The exact bytes of a fixture file, trailing newline included (as signed in signatures.json). */
