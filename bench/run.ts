@@ -437,9 +437,10 @@ async function alternate(
   one: (target: Deployment, round: number) => Promise<RunRecord>,
   rounds = ROUNDS,
 ): Promise<void> {
-  for (let round = 0; round < rounds; round++)
+  for (let round = 0; round < rounds; round++) {
     for (const target of round % 2 === 0 ? targets : [...targets].reverse())
       runs.push(await one(target, round));
+  }
 }
 
 function summaryOf(scenario: string, target: string): Summary | undefined {
@@ -661,7 +662,7 @@ async function main(): Promise<void> {
       await scenario('c', main3, (t, r) => loadRun(t, 'c', r, pools[500]));
     if (want('d') || want('f'))
       await scenario('d', [service, bare, reference, feedOff!, bareFeed!], (t, r) => e2eRun(t, 'd', r));
-    if (want('f'))
+    if (want('f')) {
       for (const consumer of CONSUMER_SWEEP) {
         const key = `f-${consumer.prefetch}-${consumer.batch}`;
         log(
@@ -670,6 +671,7 @@ async function main(): Promise<void> {
         await fresh(main3, consumer);
         await alternate(main3, key, (t, r) => e2eRun(t, key, r));
       }
+    }
     if (want('o')) {
       const rate = Math.round(maxSingle * 2);
       log(`(o) overload: ${rate} req/s of single events offered (2× the service's (a) median), 10 s timeout`);
@@ -729,9 +731,10 @@ async function main(): Promise<void> {
     .join(' / ');
   settings.totalSeconds = (Date.now() - began) / 1000;
   report(machine, settings, service);
-  if (PROFILE)
+  if (PROFILE) {
     for (const file of readdirSync(join(RESULTS, 'profiles')).filter((f) => f.endsWith('.cpuprofile')))
       log(`profile ${file}:\n${summariseProfile(join(RESULTS, 'profiles', file), 30)}`);
+  }
 }
 
 // ------------------------------------------------------------------ report
@@ -844,9 +847,9 @@ function report(machine: Machine, settings: Settings, service: Deployment): void
     },
     {
       name: 'p99 of single-event POSTs at half the max rate (service)',
-      value: g?.p99Ms != null ? `${g.p99Ms} ms at ${g.offeredRate} req/s${at(g)}` : '—',
+      value: typeof g?.p99Ms === 'number' ? `${g.p99Ms} ms at ${g.offeredRate} req/s${at(g)}` : '—',
       limit: '≤ 50 ms',
-      pass: g?.p99Ms != null ? g.p99Ms <= 50 : null,
+      pass: typeof g?.p99Ms === 'number' ? g.p99Ms <= 50 : null,
     },
     ...overload.map((s): Check => ({
       name: `${SCENARIO_TITLES[s.scenario]}: answers slower than 10 s, socket errors, refusals other than 503; accepted req/s ÷ max`,
@@ -930,11 +933,12 @@ function report(machine: Machine, settings: Settings, service: Deployment): void
     title: 'Scale-out (two processes ÷ one)',
     lines: sRows.length ? resultTable(sRows, { compareTo: ['api + 1 worker', 'nginx → 1 api'] }) : [],
   });
-  if (breakdown.length)
+  if (breakdown.length) {
     sections.push({
       title: `Storage breakdown (${ROUNDS} round(s), ${BREAKDOWN_EVENTS} events per variant and round, medians)`,
       lines: breakdownMarkdown(breakdown),
     });
+  }
   const sweep = [
     { batchSize: 1, scenario: 'a' },
     { batchSize: 10, scenario: 'e10' },
@@ -946,7 +950,7 @@ function report(machine: Machine, settings: Settings, service: Deployment): void
       values: Object.fromEntries(three.map((t) => [t, get(scenario, t)?.eventsPerSec])),
     }))
     .filter((p) => Object.values(p.values).some((v) => v !== undefined));
-  if (sweep.length)
+  if (sweep.length) {
     sections.push({
       title: 'Batch-size sweep (ingest events/s)',
       lines: [
@@ -960,6 +964,7 @@ function report(machine: Machine, settings: Settings, service: Deployment): void
         '![events/s by batch size](../../docs/bench-batch-sweep.svg)',
       ],
     });
+  }
 
   const md = markdown({ machine, settings, checks, rows, sections, errors });
   mkdirSync(RESULTS, { recursive: true });
@@ -972,7 +977,7 @@ function report(machine: Machine, settings: Settings, service: Deployment): void
     join(RESULTS, 'latest.json'),
     JSON.stringify({ machine, settings, checks, summaries, breakdown, runs, errors }, null, 2) + '\n',
   );
-  if (sweep.length)
+  if (sweep.length) {
     writeFileSync(
       join(ROOT, 'docs', 'bench-batch-sweep.svg'),
       sweepSvg(
@@ -981,6 +986,7 @@ function report(machine: Machine, settings: Settings, service: Deployment): void
           `${machine.cores} cores, ${machine.date.slice(0, 10)}${settings.mode === 'quick' ? ' (quick mode)' : ''}`,
       ),
     );
+  }
   process.stdout.write(md + '\n');
   log(
     `wrote bench/results/latest.md, bench/results/latest.json${sweep.length ? ', docs/bench-batch-sweep.svg' : ''}`,

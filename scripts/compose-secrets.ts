@@ -86,11 +86,12 @@ export function checkSecretWiring(
   mountsOf: (name: string) => Map<string, string>,
 ): void {
   const secrets = (compose.secrets as Record<string, Mapping> | undefined) ?? {};
-  for (const [secret, { file }] of Object.entries(secrets))
+  for (const [secret, { file }] of Object.entries(secrets)) {
     check(
       typeof file === 'string' && /^\.\/secrets\/[\w.-]+\.example$/.test(file),
       `secret ${secret} defaults to a DEV-ONLY file under docker/secrets/*.example (${String(file)})`,
     );
+  }
   check(
     !mountsOf('api').has(`${SECRETS_DIR}/database_url`),
     'the api gets no database_url (it needs no PostgreSQL)',

@@ -59,10 +59,11 @@ export class Cleanup {
   private running: Promise<void> | undefined;
 
   constructor() {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.once(signal, () => {
         void this.run().finally(() => process.exit(130));
       });
+    }
   }
 
   add(what: string, run: () => Promise<void> | void): void {

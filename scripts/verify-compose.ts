@@ -47,13 +47,14 @@ function interpolate(value: string, env: Record<string, string>, missing: Set<st
 function environmentOf(service: Mapping): Record<string, string> {
   const env = service.environment;
   if (env === undefined) return {};
-  if (Array.isArray(env))
+  if (Array.isArray(env)) {
     return Object.fromEntries(
       env.map((item) => {
         const [key, ...rest] = String(item).split('=');
         return [key, rest.join('=')];
       }),
     );
+  }
   return Object.fromEntries(Object.entries(env as Mapping).map(([k, v]) => [k, v === null ? '' : text(v)]));
 }
 
@@ -172,11 +173,12 @@ runScript('verify-compose', () => {
     );
     const dependsOn = service.depends_on as Record<string, Mapping> | undefined;
     const needs = role === 'api' ? ['rabbitmq'] : ['postgres', 'rabbitmq'];
-    for (const dependency of needs)
+    for (const dependency of needs) {
       check(
         dependsOn?.[dependency]?.condition === 'service_healthy',
         `${name} waits for ${dependency} to be healthy`,
       );
+    }
     check(
       JSON.stringify((service.healthcheck as Mapping).test).includes('/health/'),
       `${name}'s healthcheck asks the service's /health endpoint`,

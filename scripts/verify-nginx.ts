@@ -105,11 +105,12 @@ runScript('verify-nginx', async (cleanup) => {
   cleanup.add('stop nginx', () => nginx.kill('SIGQUIT'));
 
   try {
-    for (const [i, port] of API_PORTS.entries())
+    for (const [i, port] of API_PORTS.entries()) {
       await waitFor(
         async () => (await fetch(`http://127.0.0.1:${port}/health/ready`)).status === 200,
         `api ${i + 1} ready`,
       );
+    }
     const lb = `http://127.0.0.1:${NGINX_PORT}`;
     await waitFor(async () => (await fetch(`${lb}/health/live`)).status === 200, 'nginx proxying');
     check(

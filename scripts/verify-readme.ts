@@ -68,10 +68,11 @@ export function markedBlocks(readme: string): Block[] {
   for (let i = 0; i < lines.length; i++) {
     const marker = /^<!--\s*readme-check(?::\s*(service))?\s*-->\s*$/.exec(lines[i]);
     if (!marker) continue;
-    if (!/^```(sh|bash)\s*$/.test(lines[i + 1] ?? ''))
+    if (!/^```(sh|bash)\s*$/.test(lines[i + 1] ?? '')) {
       throw new CheckFailed(
         `README.md:${i + 1}: a readme-check marker must stand right before a \`\`\`sh block`,
       );
+    }
     const end = lines.findIndex((line, j) => j > i + 1 && line.startsWith('```'));
     if (end < 0) throw new CheckFailed(`README.md:${i + 2}: the marked block is not closed`);
     blocks.push({
@@ -255,11 +256,12 @@ runScript('verify-readme', async (cleanup) => {
     env = result.env;
     log(`  done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
-    if (/^npm ci\b/m.test(block.text))
+    if (/^npm ci\b/m.test(block.text)) {
       check(
         !/npm (warn|WARN)/.test(result.output),
         `\`npm ci\` printed no warning${/npm warn/i.test(result.output) ? `:\n${result.output}` : ''}`,
       );
+    }
     const curls = (block.text.match(/^curl -i /gm) ?? []).length;
     if (curls > 0) {
       const ok = (result.output.match(/^HTTP\/1\.1 200 OK/gm) ?? []).length;
@@ -286,11 +288,12 @@ runScript('verify-readme', async (cleanup) => {
       );
     }
     const psql = (block.text.match(/^psql /gm) ?? []).length;
-    if (psql > 0)
+    if (psql > 0) {
       check(
         (result.output.match(/^\(1 row\)$/gm) ?? []).length === psql,
         `README.md:${block.line}: each psql query found its row`,
       );
+    }
   }
   check(
     env.DATABASE_URL?.endsWith(`/${database}`),

@@ -83,21 +83,23 @@ export function resultTable(rows: Row[], { compareTo = ['bare', 'reference'] } =
     for (const [i, summary] of row.summaries.entries()) {
       const notes: string[] = [];
       if (i === 0 && row.note) notes.push(row.note);
-      if (summary.e2eDetail !== undefined)
+      if (summary.e2eDetail !== undefined) {
         notes.push(
           `${summary.exactlyOnce ? 'exactly once: yes' : '**exactly once: NO**'} (${summary.e2eDetail})`,
         );
+      }
       if (summary.feedEventsPerSec !== undefined)
         notes.push(`POST to message on a \`#\` queue: ${fmt(summary.feedEventsPerSec)} events/s`);
       if (summary.backlog !== undefined)
         notes.push(`${fmt(summary.backlog)} deliveries left in the queue at the end`);
       if (summary.outboxPeak !== undefined) notes.push(`outbox peak ${fmt(summary.outboxPeak)} events`);
-      if (summary.non2xx > 0)
+      if (summary.non2xx > 0) {
         notes.push(
           `status ${Object.entries(summary.statusCodes)
             .map(([code, count]) => `${code}×${count}`)
             .join(', ')}`,
         );
+      }
       const ratios = references.map((ref) =>
         ref && ref !== summary && !compareTo.includes(summary.target)
           ? fmt(ratioOf(row, summary, ref), 2)
@@ -152,10 +154,11 @@ export function markdown(parts: {
 
   out.push('## Targets (ratios to the bare floor, same run)', '');
   out.push('| target | measured | limit | result |', '|---|---|---|---|');
-  for (const check of checks)
+  for (const check of checks) {
     out.push(
       `| ${check.name} | ${check.value} | ${check.limit} | ${check.pass === null ? 'not measured' : check.pass ? 'PASS' : '**FAIL**'} |`,
     );
+  }
   out.push('');
 
   out.push(`## Results (median of the rounds; non-2xx and errors summed; RSS and max = highest)`, '');
@@ -235,11 +238,12 @@ export function sweepSvg(
     parts.push(
       `<polyline fill="none" stroke="${color}" stroke-width="2.5" points="${points.map((p) => `${x(p.size).toFixed(1)},${y(p.v).toFixed(1)}`).join(' ')}"/>`,
     );
-    for (const p of points)
+    for (const p of points) {
       parts.push(
         `<circle cx="${x(p.size).toFixed(1)}" cy="${y(p.v).toFixed(1)}" r="4" fill="${color}"/>`,
         `<text x="${x(p.size).toFixed(1)}" y="${(y(p.v) + dy).toFixed(1)}" text-anchor="middle" fill="${color}">${Math.round(p.v).toLocaleString('en-US')}</text>`,
       );
+    }
   }
   const lx = m.left + 16;
   const ly = m.top + 10;

@@ -201,11 +201,12 @@ function drain(): Promise<void> {
           for (const message of batch) consumeChannel.ack(message); // only after COMMIT (and the feed's confirms)
         };
         if (!feedChannel) ack();
-        else
+        else {
           publishFeed(rows, outcomes).then(ack, (err: unknown) => {
             console.error(`feed not confirmed: ${(err as Error).message}`);
             for (const message of batch) consumeChannel.nack(message, false, true);
           });
+        }
       } catch (err) {
         console.error(`batch not stored: ${(err as Error).message}`);
         for (const message of batch) consumeChannel.nack(message, false, true);

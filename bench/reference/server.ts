@@ -128,13 +128,11 @@ async function onWebhook(req: IncomingMessage, res: ServerResponse): Promise<voi
 }
 
 const server = createServer((req, res) => {
-  if (req.method === 'POST' && req.url === '/webhook') {
+  if (req.method === 'POST' && req.url === '/webhook')
     onWebhook(req, res).catch(() => answer(res, 500, { message: 'internal error' }));
-  } else if (req.method === 'GET' && req.url?.startsWith('/health')) {
+  else if (req.method === 'GET' && req.url?.startsWith('/health'))
     answer(res, publishChannel && consumerStarted ? 200 : 503, { ready: Boolean(publishChannel) });
-  } else {
-    answer(res, 404, { message: 'not found' });
-  }
+  else answer(res, 404, { message: 'not found' });
 });
 
 // ---------------------------------------------------------------- RabbitMQ → PostgreSQL
@@ -174,11 +172,12 @@ async function storeBatch(messages: amqp.ConsumeMessage[]): Promise<void> {
           tracked.map((r) => r.entityId),
         ],
       );
-      for (const row of current.rows)
+      for (const row of current.rows) {
         highest.set(
           entityKey({ apiSpaceId: row.a, entityType: row.e, entityId: row.i }),
           Number(row.revision),
         );
+      }
     }
     await insertDecided(db, rows, decide(rows, highest));
     await db.query('COMMIT');
