@@ -3,7 +3,7 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', '.build-*/', 'node_modules/', 'coverage/', 'eslint.config.mjs', 'jest.config.js', 'bench/results/'] },
+  { ignores: ['dist/', '.build-*/', 'node_modules/', 'coverage/', 'eslint.config.mjs', 'jest.config.js', '.dependency-cruiser.cjs', 'bench/results/'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -14,6 +14,14 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      eqeqeq: 'error',
+      // 'multi-or-nest' keeps the one-line `if (x) return y;` and braces anything longer.
+      curly: ['error', 'multi-or-nest'],
+      // A new role, kind or verdict must be handled everywhere a switch decides on it.
+      '@typescript-eslint/switch-exhaustiveness-check': [
+        'error',
+        { considerDefaultExhaustiveForUnions: true, requireDefaultForNonUnion: false },
+      ],
     },
   },
   {

@@ -243,7 +243,7 @@ async function prepare(
       database,
       url: dbUrl,
       run: async (batches) => {
-        for (const batch of batches)
+        for (const batch of batches) {
           await storeBare(
             client,
             batch.map((d): BareDelivery => ({
@@ -252,6 +252,7 @@ async function prepare(
               receivedAt: d.receivedAt.toISOString(),
             })),
           );
+        }
       },
       truncate: async () => void (await client.query('TRUNCATE webhook_events, entity_revisions')),
       query: async <T>(sql: string) => (await client.query(sql)).rows as T[],
@@ -363,10 +364,11 @@ export async function runBreakdown(options: BreakdownOptions): Promise<Breakdown
       filterHits = 0;
       await p.run(batchesOf(warm, p.variant.deliveriesPerTx ?? DELIVERIES_PER_TX));
       activeFilter = null;
-      if (p.variant.filter && filterHits === 0)
+      if (p.variant.filter && filterHits === 0) {
         throw new Error(
           `breakdown: the "${p.variant.key}" switch matched no statement of the service's storage path`,
         );
+      }
     }
     for (let round = 0; round < options.rounds; round++) {
       const order = round % 2 === 0 ? prepared : [...prepared].reverse();

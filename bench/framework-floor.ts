@@ -62,10 +62,11 @@ async function main(): Promise<void> {
   console.log(`\n${ROUNDS} round(s) of ${DURATION_S} s, ${CONNECTIONS} connections, medians:\n`);
   console.log('| server | req/s | server CPU µs per request |');
   console.log('|---|---:|---:|');
-  for (const [label, { rps, cpuUs }] of Object.entries(results))
+  for (const [label, { rps, cpuUs }] of Object.entries(results)) {
     console.log(
       `| ${label} | ${Math.round(median(rps)).toLocaleString('en')} | ${Math.round(median(cpuUs))} |`,
     );
+  }
 }
 
 main()

@@ -222,9 +222,10 @@ async function main(): Promise<void> {
     log(`seeded (load ${load()})`);
     const results: Result[] = [];
     const order: Mode[] = ['off', 'on'];
-    for (let round = 0; round < ROUNDS; round++)
+    for (let round = 0; round < ROUNDS; round++) {
       for (const mode of round % 2 ? [...order].reverse() : order)
         results.push(await run(seedDb, admin, round, mode));
+    }
     process.stdout.write(
       `${DURATION_S} s per run, ${CLIENTS} closed-loop clients of 100-event batches, ${OLD.toLocaleString('en-US')} ` +
         `old + ${RECENT.toLocaleString('en-US')} recent events; load average at start ${loadAtStart}\n\n` +

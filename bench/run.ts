@@ -4,8 +4,8 @@
  * like-for-like reference (bench/reference/server.ts: the service's schema), all HTTP + consumer in
  * one process, on the same PostgreSQL and RabbitMQ, each with its own database and queue names,
  * alternating run by run. Then the service alone: feed on/off, the storage breakdown, overload,
- * scale-out. Writes bench/results/latest.md (+ stdout), bench/results/latest.json and
- * docs/bench-batch-sweep.svg. Knobs: docs/performance.md.
+ * scale-out. Writes the run's data, bench/results/latest.json, and the tables rendered from it,
+ * bench/results/latest.md (+ stdout; bench/lib/render.ts). Knobs: docs/performance.md.
  */
 import { connect, type ChannelModel } from 'amqplib';
 import { spawnSync } from 'node:child_process';
@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as ts from 'typescript';
 import { validateEnv } from '../src/config/env.schema';
-import { breakdownMarkdown, runBreakdown, type BreakdownLine } from './breakdown';
+import { runBreakdown, type BreakdownLine } from './breakdown';
 import { BENCH_SECRET, expectedRevisions, newTag, signedBodies, type SignedBody } from './lib/bodies';
 import { Deployment } from './lib/deployment';
 import { imageNodeArgs, imageRuntimeEnv } from './lib/image-env';
@@ -23,18 +23,8 @@ import { Infra } from './lib/infra';
 import { postAll, runLoad, type LoadOutcome } from './lib/load';
 import { nginxBinary, nginxProcess } from './lib/nginx';
 import { runBench, ServerProcess } from './lib/proc';
-import {
-  fmt,
-  loadText,
-  markdown,
-  resultTable,
-  SCENARIO_TITLES,
-  sweepSvg,
-  type Check,
-  type Machine,
-  type Row,
-  type Settings,
-} from './lib/report';
+import { renderResults, type BenchResults } from './lib/render';
+import { SCENARIO_TITLES, type Machine, type Settings } from './lib/report';
 import { summarize, type RunRecord, type Summary } from './lib/stats';
 import { summariseProfile } from './profile-summary';
 
@@ -112,7 +102,7 @@ const load1 = () => loadavg()[0];
 function buildReferences(): Record<'server' | 'bare', string> {
   const dir = join(ROOT, '.build-bench', 'reference');
   mkdirSync(dir, { recursive: true });
-  for (const name of ['server', 'bare', 'bare-store']) {
+  for (const name of ['server', 'bare', 'bare-store', 'receiver']) {
     const source = readFileSync(join(ROOT, 'bench', 'reference', `${name}.ts`), 'utf8');
     const { outputText } = ts.transpileModule(source, {
       compilerOptions: {
@@ -437,9 +427,10 @@ async function alternate(
   one: (target: Deployment, round: number) => Promise<RunRecord>,
   rounds = ROUNDS,
 ): Promise<void> {
-  for (let round = 0; round < rounds; round++)
+  for (let round = 0; round < rounds; round++) {
     for (const target of round % 2 === 0 ? targets : [...targets].reverse())
       runs.push(await one(target, round));
+  }
 }
 
 function summaryOf(scenario: string, target: string): Summary | undefined {
@@ -484,6 +475,10 @@ async function main(): Promise<void> {
     e2eEvents: E2E_EVENTS,
     serviceMain: SERVICE_MAIN,
     scenarios: SCENARIOS,
+    breakdownEvents: BREAKDOWN_EVENTS,
+    consumer: DEFAULT_CONSUMER,
+    consumerSweep: CONSUMER_SWEEP,
+    overloadConnections: { single: OVERLOAD_SINGLE_CONNECTIONS, batch: OVERLOAD_BATCH_CONNECTIONS },
   };
   log(`${settings.mode} mode: ${JSON.stringify(settings)}`);
   const want = (s: string) => SCENARIOS.includes(s);
@@ -661,7 +656,7 @@ async function main(): Promise<void> {
       await scenario('c', main3, (t, r) => loadRun(t, 'c', r, pools[500]));
     if (want('d') || want('f'))
       await scenario('d', [service, bare, reference, feedOff!, bareFeed!], (t, r) => e2eRun(t, 'd', r));
-    if (want('f'))
+    if (want('f')) {
       for (const consumer of CONSUMER_SWEEP) {
         const key = `f-${consumer.prefetch}-${consumer.batch}`;
         log(
@@ -670,6 +665,7 @@ async function main(): Promise<void> {
         await fresh(main3, consumer);
         await alternate(main3, key, (t, r) => e2eRun(t, key, r));
       }
+    }
     if (want('o')) {
       const rate = Math.round(maxSingle * 2);
       log(`(o) overload: ${rate} req/s of single events offered (2× the service's (a) median), 10 s timeout`);
@@ -728,263 +724,31 @@ async function main(): Promise<void> {
     .map((l) => l.toFixed(2))
     .join(' / ');
   settings.totalSeconds = (Date.now() - began) / 1000;
-  report(machine, settings, service);
-  if (PROFILE)
+  writeResults(machine, settings, service);
+  if (PROFILE) {
     for (const file of readdirSync(join(RESULTS, 'profiles')).filter((f) => f.endsWith('.cpuprofile')))
       log(`profile ${file}:\n${summariseProfile(join(RESULTS, 'profiles', file), 30)}`);
+  }
 }
 
-// ------------------------------------------------------------------ report
+// ------------------------------------------------------------------ results
 
-function report(machine: Machine, settings: Settings, service: Deployment): void {
-  const row = (
-    scenario: string,
-    label: string,
-    ratio: Row['ratioOf'],
-    targets: string[],
-    note?: string,
-  ): Row => ({
-    label,
-    ratioOf: ratio,
-    note,
-    summaries: targets.map((t) => summaryOf(scenario, t)).filter((s): s is Summary => s !== undefined),
-  });
-  const three = ['service', 'bare', 'reference'];
-  const gRate = runs.find((r) => r.scenario === 'g')?.offeredRate;
-  const rows = [
-    row('a', SCENARIO_TITLES.a, 'reqPerSec', three),
-    row(
-      'g',
-      SCENARIO_TITLES.g,
-      'p99Ms',
-      ['service', 'bare'],
-      gRate ? `offered ${gRate} req/s to each` : undefined,
-    ),
-    row('e10', SCENARIO_TITLES.e10, 'eventsPerSec', three),
-    row('b', SCENARIO_TITLES.b, 'eventsPerSec', three),
-    row('c', SCENARIO_TITLES.c, 'eventsPerSec', three),
-    row(
-      'd',
-      SCENARIO_TITLES.d,
-      'eventsPerSec',
-      [...three, 'service, feed off', 'bare, feed on'],
-      `consumer prefetch ${DEFAULT_CONSUMER.prefetch}, batch ${DEFAULT_CONSUMER.batch}`,
-    ),
-    ...CONSUMER_SWEEP.map((c) =>
-      row(
-        `f-${c.prefetch}-${c.batch}`,
-        `(f) prefetch ${c.prefetch} / batch ${c.batch}`,
-        'eventsPerSec',
-        three,
-      ),
-    ),
-  ].filter((r) => r.summaries.length > 0);
-
-  const get = (scenario: string, target = 'service') => summaryOf(scenario, target);
-  const over = (scenario: string, metric: 'reqPerSec' | 'eventsPerSec', a = 'service', b = 'bare') => {
-    const x = get(scenario, a)?.[metric];
-    const y = get(scenario, b)?.[metric];
-    return x !== undefined && y !== undefined && y > 0 ? x / y : null;
+/** Writes the run's data (latest.json) and the tables rendered from it (latest.md, also on stdout). */
+function writeResults(machine: Machine, settings: Settings, service: Deployment): void {
+  const results: BenchResults = {
+    machine,
+    settings,
+    runs,
+    breakdown,
+    errors,
+    serviceLifetimePeakKiB: service.lifetimePeakKiB,
   };
-  const f2 = (v: number | null | undefined) => (v === null || v === undefined ? '—' : v.toFixed(2));
-  const at = (s: Summary | undefined) => (s ? ` (load ${loadText(s)})` : '');
-  const a = get('a');
-  const d = get('d');
-  const g = get('g');
-  const dOff = get('d', 'service, feed off');
-  const bareOff = get('d', 'bare');
-  const bareFeedOn = get('d', 'bare, feed on');
-  const isService = (target: string) => !target.startsWith('bare') && target !== 'reference';
-  const peaks = [
-    ...new Set(runs.filter((r) => isService(r.target)).map((r) => `${r.scenario}\u0000${r.target}`)),
-  ].map((k) => {
-    const [scenario, target] = k.split('\u0000');
-    return { scenario, target, summary: get(scenario, target)! };
-  });
-  const worst = peaks.reduce(
-    (m, p) =>
-      p.summary.peakRssMiB > m.peak ? { peak: p.summary.peakRssMiB, where: `${p.scenario}, ${p.target}` } : m,
-    { peak: 0, where: '—' },
-  );
-  const servicePeak = Math.max(service.lifetimePeakKiB / MiB, worst.peak);
-  const overload = ['o1', 'o2'].map((s) => get(s)).filter((s): s is Summary => s !== undefined);
-  const overloadMax = (s: Summary) => (s.scenario === 'o1' ? a?.reqPerSec : get('c')?.reqPerSec);
-  const refusalsOk = (s: Summary) =>
-    Object.entries(s.statusCodes).every(([code]) => code.startsWith('2') || code === '503');
-  const checks: Check[] = [
-    {
-      name: 'end-to-end events/s (POST to row, feed on), service ÷ bare; every event stored exactly once',
-      value: d
-        ? `${f2(over('d', 'eventsPerSec'))}× (${fmt(d.eventsPerSec)} vs ${fmt(get('d', 'bare')?.eventsPerSec)})${at(d)}; exactly once: ${d.exactlyOnce ? 'yes' : 'NO'}`
-        : '—',
-      limit: '≥ 0.7× (moonshot 0.9×), yes',
-      pass: d ? (over('d', 'eventsPerSec') ?? 0) >= 0.7 && d.exactlyOnce === true : null,
-    },
-    {
-      name: 'single-event ingest req/s, service ÷ bare; non-2xx + errors of the service',
-      value: a
-        ? `${f2(over('a', 'reqPerSec'))}× (${fmt(a.reqPerSec)} vs ${fmt(get('a', 'bare')?.reqPerSec)})${at(a)}; ${a.non2xx} non-2xx, ${a.errors} errors`
-        : '—',
-      limit: '≥ 0.55× (moonshot 0.8×), zero',
-      pass: a ? (over('a', 'reqPerSec') ?? 0) >= 0.55 && a.non2xx === 0 && a.errors === 0 : null,
-    },
-    {
-      name: '100-event batch ingest events/s, service ÷ bare',
-      value: get('b')
-        ? `${f2(over('b', 'eventsPerSec'))}× (${fmt(get('b')!.eventsPerSec)} vs ${fmt(get('b', 'bare')?.eventsPerSec)})${at(get('b'))}`
-        : '—',
-      limit: '≥ 1.0×',
-      pass: get('b') ? (over('b', 'eventsPerSec') ?? 0) >= 1.0 : null,
-    },
-    {
-      name: 'peak RSS of any service process, every scenario',
-      value: peaks.length ? `${fmt(servicePeak)} MiB (highest: ${worst.where})` : '—',
-      limit: '≤ 256 MiB',
-      pass: peaks.length ? servicePeak <= 256 : null,
-    },
-    {
-      name: 'p99 of single-event POSTs at half the max rate (service)',
-      value: g?.p99Ms != null ? `${g.p99Ms} ms at ${g.offeredRate} req/s${at(g)}` : '—',
-      limit: '≤ 50 ms',
-      pass: g?.p99Ms != null ? g.p99Ms <= 50 : null,
-    },
-    ...overload.map((s): Check => ({
-      name: `${SCENARIO_TITLES[s.scenario]}: answers slower than 10 s, socket errors, refusals other than 503; accepted req/s ÷ max`,
-      value:
-        `${s.timeouts} slower than 10 s (slowest ${fmt(s.maxMs)} ms), ${s.errors - s.timeouts} socket errors, ` +
-        `statuses ${Object.entries(s.statusCodes)
-          .map(([code, n]) => `${code}×${n}`)
-          .join(', ')}; accepted ${fmt(s.reqPerSec)} req/s = ${f2(s.reqPerSec / (overloadMax(s) ?? NaN))}× ` +
-        `the max${at(s)}`,
-      limit: 'zero, zero, only 503',
-      pass: s.timeouts === 0 && s.errors === 0 && refusalsOk(s),
-    })),
-    {
-      name: 'feed on ÷ feed off, end-to-end: POST to row; POST to message on a `#` queue (÷ feed off POST to row)',
-      value:
-        d && dOff
-          ? `${f2(d.eventsPerSec / dOff.eventsPerSec)}×; ${f2((d.feedEventsPerSec ?? NaN) / dOff.eventsPerSec)}× ` +
-            `(${fmt(d.eventsPerSec)} and ${fmt(d.feedEventsPerSec)} vs ${fmt(dOff.eventsPerSec)} events/s)${at(d)}` +
-            (bareFeedOn && bareOff
-              ? `; the bare floor with the same feed: ${f2(bareFeedOn.eventsPerSec / bareOff.eventsPerSec)}×; ` +
-                `${f2((bareFeedOn.feedEventsPerSec ?? NaN) / bareOff.eventsPerSec)}× ` +
-                `(${fmt(bareFeedOn.eventsPerSec)} and ${fmt(bareFeedOn.feedEventsPerSec)} vs ${fmt(bareOff.eventsPerSec)})`
-              : '')
-          : '—',
-      limit: '≥ 0.9×, ≥ 0.9×',
-      pass:
-        d && dOff
-          ? d.eventsPerSec / dOff.eventsPerSec >= 0.9 && (d.feedEventsPerSec ?? 0) / dOff.eventsPerSec >= 0.9
-          : null,
-    },
-    {
-      name: 'the relay keeps up: highest outbox backlog in (b) (10 s of full-rate ingest) and (d)',
-      value:
-        get('b')?.outboxPeak !== undefined || d?.outboxPeak !== undefined
-          ? `${fmt(get('b')?.outboxPeak)} events in (b), ${fmt(d?.outboxPeak)} in (d)`
-          : '—',
-      limit: '≤ 10,000 events (a few transactions), not growing with the run',
-      pass:
-        get('b')?.outboxPeak !== undefined || d?.outboxPeak !== undefined
-          ? Math.max(get('b')?.outboxPeak ?? 0, d?.outboxPeak ?? 0) <= 10000
-          : null,
-    },
-  ];
-
-  const sections: { title: string; lines: string[] }[] = [];
-  sections.push({
-    title: 'Memory: peak RSS of the service by scenario',
-    lines: peaks.length
-      ? [
-          '| scenario | deployment | peak RSS MiB (any one process) | load (1 min) |',
-          '|---|---|---:|---|',
-          ...peaks.map(
-            (p) =>
-              `| ${SCENARIO_TITLES[p.scenario] ?? p.scenario} | ${p.target} | ${fmt(p.summary.peakRssMiB)} | ${loadText(p.summary)} |`,
-          ),
-        ]
-      : [],
-  });
-  const oRows = ['o1', 'o2']
-    .map((s) =>
-      row(
-        s,
-        SCENARIO_TITLES[s],
-        'reqPerSec',
-        ['service'],
-        s === 'o1'
-          ? `offered ${get(s)?.offeredRate ?? '—'} req/s, ${OVERLOAD_SINGLE_CONNECTIONS} connections`
-          : `${OVERLOAD_BATCH_CONNECTIONS} connections`,
-      ),
-    )
-    .filter((r) => r.summaries.length);
-  sections.push({
-    title: 'Overload (10 s timeout, as Dotdigital)',
-    lines: oRows.length ? resultTable(oRows, { compareTo: [] }) : [],
-  });
-  const sRows = [
-    row('s1', SCENARIO_TITLES.s1, 'eventsPerSec', ['api + 2 workers', 'api + 1 worker']),
-    row('s2', SCENARIO_TITLES.s2, 'reqPerSec', ['nginx → 2 apis', 'nginx → 1 api']),
-  ].filter((r) => r.summaries.length);
-  sections.push({
-    title: 'Scale-out (two processes ÷ one)',
-    lines: sRows.length ? resultTable(sRows, { compareTo: ['api + 1 worker', 'nginx → 1 api'] }) : [],
-  });
-  if (breakdown.length)
-    sections.push({
-      title: `Storage breakdown (${ROUNDS} round(s), ${BREAKDOWN_EVENTS} events per variant and round, medians)`,
-      lines: breakdownMarkdown(breakdown),
-    });
-  const sweep = [
-    { batchSize: 1, scenario: 'a' },
-    { batchSize: 10, scenario: 'e10' },
-    { batchSize: 100, scenario: 'b' },
-    { batchSize: 500, scenario: 'c' },
-  ]
-    .map(({ batchSize, scenario }) => ({
-      batchSize,
-      values: Object.fromEntries(three.map((t) => [t, get(scenario, t)?.eventsPerSec])),
-    }))
-    .filter((p) => Object.values(p.values).some((v) => v !== undefined));
-  if (sweep.length)
-    sections.push({
-      title: 'Batch-size sweep (ingest events/s)',
-      lines: [
-        '| batch size | service | bare | reference | service ÷ bare |',
-        '|---:|---:|---:|---:|---:|',
-        ...sweep.map(
-          (p) =>
-            `| ${p.batchSize} | ${fmt(p.values.service)} | ${fmt(p.values.bare)} | ${fmt(p.values.reference)} | ${fmt(p.values.service && p.values.bare ? p.values.service / p.values.bare : null, 2)} |`,
-        ),
-        '',
-        '![events/s by batch size](../../docs/bench-batch-sweep.svg)',
-      ],
-    });
-
-  const md = markdown({ machine, settings, checks, rows, sections, errors });
   mkdirSync(RESULTS, { recursive: true });
-  writeFileSync(join(RESULTS, 'latest.md'), md + '\n');
-  const summaries = [...new Set(runs.map((r) => `${r.scenario}\u0000${r.target}`))].map((k) => {
-    const [s, t] = k.split('\u0000');
-    return summaryOf(s, t);
-  });
-  writeFileSync(
-    join(RESULTS, 'latest.json'),
-    JSON.stringify({ machine, settings, checks, summaries, breakdown, runs, errors }, null, 2) + '\n',
-  );
-  if (sweep.length)
-    writeFileSync(
-      join(ROOT, 'docs', 'bench-batch-sweep.svg'),
-      sweepSvg(
-        sweep,
-        `median of ${settings.rounds} round(s), ${settings.durationS} s each, ${settings.connections} connections; ` +
-          `${machine.cores} cores, ${machine.date.slice(0, 10)}${settings.mode === 'quick' ? ' (quick mode)' : ''}`,
-      ),
-    );
-  process.stdout.write(md + '\n');
-  log(
-    `wrote bench/results/latest.md, bench/results/latest.json${sweep.length ? ', docs/bench-batch-sweep.svg' : ''}`,
-  );
+  writeFileSync(join(RESULTS, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
+  const md = renderResults(results);
+  writeFileSync(join(RESULTS, 'latest.md'), md);
+  process.stdout.write(md);
+  log('wrote bench/results/latest.json and bench/results/latest.md');
 }
 
 // Ctrl-C / SIGTERM: the children are stopped and the databases and queues removed.

@@ -188,11 +188,12 @@ function coverageProblems(alerts: Alert[], testsDoc: unknown): string[] {
   const fires = new Set<string>();
   const quiet = new Set<string>();
   const tests = isRecord(testsDoc) ? list(testsDoc.tests).filter(isRecord) : [];
-  for (const test of tests)
+  for (const test of tests) {
     for (const c of list(test.alert_rule_test).filter(isRecord)) {
       const name = str(c.alertname);
       if (name) (list(c.exp_alerts).length > 0 ? fires : quiet).add(name);
     }
+  }
   const problems: string[] = [];
   const known = new Set(alerts.map((a) => a.name));
   for (const { name } of alerts) {
@@ -225,12 +226,13 @@ function main(): void {
 
   const problems: string[] = [];
   const used = new Set<string>();
-  for (const { where, expr } of uses)
+  for (const { where, expr } of uses) {
     for (const name of metricNames(expr)) {
       if (PROMETHEUS_SERIES.has(name)) continue;
       used.add(name.replace(/_(?:bucket|sum|count)$/, ''));
       if (!isExported(name)) problems.push(`${where}: ${name} is not exported (not in ${namesFile})`);
     }
+  }
   problems.push(...runbookProblems(alerts, read(DOCS)));
   problems.push(...coverageProblems(alerts, parse(read(TESTS))));
   problems.push(...dashboardProblems(dashboard));

@@ -192,10 +192,11 @@ describe('two workers storing concurrent deliveries', () => {
         stored.filter((r) => r.outcome === 'applied' && Number(r.revision) === highest.revision),
       ).toEqual([expect.objectContaining({ event_id: highest.eventId })]);
       // every stale event was overtaken by an applied event with a higher revision;
-      for (const stale of stored.filter((r) => r.outcome === 'stale'))
+      for (const stale of stored.filter((r) => r.outcome === 'stale')) {
         expect(
           stored.some((r) => r.outcome === 'applied' && Number(r.revision) > Number(stale.revision)),
         ).toBe(true);
+      }
       // and every event of an entity is either applied or stale, never untracked.
       expect(stored.every((r) => r.outcome === 'applied' || r.outcome === 'stale')).toBe(true);
     }

@@ -145,10 +145,11 @@ describe(`hostile-input corpus (${CORPUS.length} cases)`, () => {
       for (const answer of answers) expect(answer.status).toBeLessThan(500);
       const [first] = answers;
       if (c.expect.answer) expect(JSON.parse(first.body.toString('utf8'))).toMatchObject(c.expect.answer);
-      if (c.expect.message)
+      if (c.expect.message) {
         expect(JSON.parse(first.body.toString('utf8'))).toMatchObject({
           message: expect.stringMatching(c.expect.message),
         });
+      }
       if (c.send.kind === 'http' && first.status >= 400) {
         // The application's refusals are JSON naming the status.
         expect(first.headers['content-type']).toMatch(/^application\/json/);
@@ -162,9 +163,10 @@ describe(`hostile-input corpus (${CORPUS.length} cases)`, () => {
       if (c.expect.closes) expect(result.closedByServer).toBe(true);
       if (c.send.kind === 'http' && c.send.expectContinue) expect(result.continued).toBe(true);
       // Every answer of the webhook route names its delivery.
-      for (const answer of answers)
+      for (const answer of answers) {
         if (/"accepted"/.test(answer.body.toString('utf8')))
           expect(answer.headers['x-delivery-id']).toMatch(/^[0-9a-f-]{36}$/);
+      }
     });
 
     it('leaves Object.prototype as it was (no key of any case polluted it)', () => {
@@ -214,17 +216,19 @@ describe(`hostile-input corpus (${CORPUS.length} cases)`, () => {
         expect(row.body.equals(wanted.body)).toBe(true);
       });
       // Without a delivery id to look by (refused before the route): no row holds its bytes.
-      if (c.send.kind === 'http' && c.send.body && deliveryIds.length === 0)
+      if (c.send.kind === 'http' && c.send.body && deliveryIds.length === 0) {
         expect(
           await db.count('SELECT count(*) FROM quarantined_deliveries WHERE body = $1', [c.send.body]),
         ).toBe(0);
+      }
 
-      if (c.expect.notStored?.length)
+      if (c.expect.notStored?.length) {
         expect(
           await db.count('SELECT count(*) FROM webhook_events WHERE event_id = ANY($1)', [
             c.expect.notStored,
           ]),
         ).toBe(0);
+      }
 
       for (const conflict of c.expect.conflicts ?? []) {
         const [row] = await db.rows<{ same: boolean; delivery_id: string }>(

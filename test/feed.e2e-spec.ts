@@ -266,7 +266,7 @@ describe('the feed: order per entity, concurrent workers, commits out of order',
     feed = await FeedQueue.bind(prefix);
     api = await startApp({ APP_ROLE: 'api', AMQP_PREFIX: prefix });
     // Two workers store concurrently (entity locks serialise them), one of them relays.
-    for (let i = 0; i < 2; i++)
+    for (let i = 0; i < 2; i++) {
       workers.push(
         await startApp({
           APP_ROLE: 'worker',
@@ -276,6 +276,7 @@ describe('the feed: order per entity, concurrent workers, commits out of order',
           CONSUMER_PREFETCH: '6',
         }),
       );
+    }
     db = await Db.connect(scratch.url);
   });
 

@@ -220,10 +220,11 @@ describe('quarantine and dead letters', () => {
         timeoutMs: 30000,
         what: 'one dead letter',
       });
-      for (const neighbour of neighbours)
+      for (const neighbour of neighbours) {
         expect(
           await db.count('SELECT count(*) FROM webhook_events WHERE event_id = $1', [neighbour.eventId]),
         ).toBe(1);
+      }
       const [letter] = await probe.drain(topology().deadLetterQueue);
       expect(letter.properties.headers?.['x-delivery-id']).toBe(badId);
       expect(String(letter.properties.headers?.['x-failure-reason'])).toMatch(

@@ -135,11 +135,12 @@ describe('real Dotdigital envelopes (test/fixtures/real)', () => {
         }),
       });
       const documented = DOCUMENTED[file];
-      if (documented)
+      if (documented) {
         expect([file, sent.name.split('.')[0], entityId, tracked ? 'applied' : 'untracked']).toEqual([
           file,
           ...documented,
         ]);
+      }
     }
     // The etag keeps its quote characters (`"2e-…"`), as Dotdigital sends it.
     const etags = rows.map((row) => row.etag).filter((etag) => etag !== null);

@@ -2,10 +2,14 @@ import { connect } from 'amqplib';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { runSimulation, type Ledger, type SimEnvelope } from '../src/simulator';
-import { DatabaseReader } from '../src/simulator/database.reader';
-import { FeedWatcher } from '../src/simulator/feed.watcher';
-import { checkStore } from '../src/simulator/store.check';
+import {
+  DatabaseReader,
+  FeedWatcher,
+  checkStore,
+  runSimulation,
+  type Ledger,
+  type SimEnvelope,
+} from '../src/simulator';
 import { startApp, type TestApp } from './support/app';
 import { BrokerProbe } from './support/broker';
 import { Db } from './support/db';

@@ -72,11 +72,12 @@ describe('Swagger: an example per answer, and the answers are the examples', () 
   });
 
   it('declares X-Delivery-Id on every answer and Retry-After on 503', () => {
-    for (const [status, response] of Object.entries(responses()))
+    for (const [status, response] of Object.entries(responses())) {
       expect([status, Object.keys(response.headers ?? {})]).toEqual([
         status,
         expect.arrayContaining(['X-Delivery-Id']),
       ]);
+    }
     expect(Object.keys(responses()['503'].headers ?? {})).toContain('Retry-After');
   });
 

@@ -96,22 +96,25 @@ export class Infra {
     for (const client of this.clients.values()) await client.end().catch(() => undefined);
     this.clients.clear();
     if (this.amqp) {
-      for (const queue of this.queues)
+      for (const queue of this.queues) {
         await this.withChannel((c) => c.deleteQueue(queue)).catch((e: Error) =>
           problems.push(`queue ${queue}: ${e.message}`),
         );
-      for (const exchange of this.exchanges)
+      }
+      for (const exchange of this.exchanges) {
         await this.withChannel((c) => c.deleteExchange(exchange)).catch((e: Error) =>
           problems.push(`exchange ${exchange}: ${e.message}`),
         );
+      }
       await this.amqp.close().catch(() => undefined);
       this.amqp = undefined;
     }
     if (this.admin) {
-      for (const name of this.databases)
+      for (const name of this.databases) {
         await this.admin
           .query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
           .catch((e: Error) => problems.push(`database ${name}: ${e.message}`));
+      }
       await this.admin.end().catch(() => undefined);
       this.admin = undefined;
     }

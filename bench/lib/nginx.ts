@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findNginx, requireNginx, writeNginxConfig } from '../../scripts/nginx';
+import { findNginx, requireNginx, writeNginxConfig } from '../../test/support/nginx';
 import { ServerProcess } from './proc';
 
 export { findNginx as nginxBinary };

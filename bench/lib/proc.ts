@@ -153,7 +153,7 @@ export function runBench(
     void Promise.resolve(cleanUp()).finally(() => process.exit(code));
   };
   let interrupted = false;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       if (interrupted) process.exit(130);
       interrupted = true;
@@ -161,6 +161,7 @@ export function runBench(
       onSignal(signal);
       stop(130);
     });
+  }
   main().catch((err: unknown) => {
     log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     stop(1);

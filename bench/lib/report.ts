@@ -22,6 +22,12 @@ export interface Settings {
   e2eEvents: number;
   serviceMain: string;
   scenarios: string[];
+  breakdownEvents: number;
+  /** The consumer's settings in every scenario but (f), and those (f) tries. */
+  consumer: { prefetch: number; batch: number };
+  consumerSweep: { prefetch: number; batch: number }[];
+  /** Connections of the overload runs (o1, o2). */
+  overloadConnections: { single: number; batch: number };
   totalSeconds?: number;
 }
 
@@ -83,21 +89,23 @@ export function resultTable(rows: Row[], { compareTo = ['bare', 'reference'] } =
     for (const [i, summary] of row.summaries.entries()) {
       const notes: string[] = [];
       if (i === 0 && row.note) notes.push(row.note);
-      if (summary.e2eDetail !== undefined)
+      if (summary.e2eDetail !== undefined) {
         notes.push(
           `${summary.exactlyOnce ? 'exactly once: yes' : '**exactly once: NO**'} (${summary.e2eDetail})`,
         );
+      }
       if (summary.feedEventsPerSec !== undefined)
         notes.push(`POST to message on a \`#\` queue: ${fmt(summary.feedEventsPerSec)} events/s`);
       if (summary.backlog !== undefined)
         notes.push(`${fmt(summary.backlog)} deliveries left in the queue at the end`);
       if (summary.outboxPeak !== undefined) notes.push(`outbox peak ${fmt(summary.outboxPeak)} events`);
-      if (summary.non2xx > 0)
+      if (summary.non2xx > 0) {
         notes.push(
           `status ${Object.entries(summary.statusCodes)
             .map(([code, count]) => `${code}×${count}`)
             .join(', ')}`,
         );
+      }
       const ratios = references.map((ref) =>
         ref && ref !== summary && !compareTo.includes(summary.target)
           ? fmt(ratioOf(row, summary, ref), 2)
@@ -152,10 +160,11 @@ export function markdown(parts: {
 
   out.push('## Targets (ratios to the bare floor, same run)', '');
   out.push('| target | measured | limit | result |', '|---|---|---|---|');
-  for (const check of checks)
+  for (const check of checks) {
     out.push(
       `| ${check.name} | ${check.value} | ${check.limit} | ${check.pass === null ? 'not measured' : check.pass ? 'PASS' : '**FAIL**'} |`,
     );
+  }
   out.push('');
 
   out.push(`## Results (median of the rounds; non-2xx and errors summed; RSS and max = highest)`, '');
@@ -175,87 +184,4 @@ export function markdown(parts: {
     out.push('');
   }
   return out.join('\n');
-}
-
-/** events/s against batch size, log-scaled x, one line per deployment; hand-written SVG. */
-export function sweepSvg(
-  sweep: { batchSize: number; values: Record<string, number | undefined> }[],
-  caption: string,
-): string {
-  const width = 720;
-  const height = 420;
-  const m = { left: 80, right: 30, top: 56, bottom: 70 };
-  const plotW = width - m.left - m.right;
-  const plotH = height - m.top - m.bottom;
-  const sizes = sweep.map((p) => p.batchSize);
-  const maxX = Math.log10(Math.max(...sizes, 10));
-  const values = sweep.flatMap((p) => Object.values(p.values).map((v) => v ?? 0));
-  const yMax = niceCeil(Math.max(...values, 1) * 1.1);
-  const x = (size: number) => m.left + (Math.log10(size) / maxX) * plotW;
-  const y = (v: number) => m.top + plotH - (v / yMax) * plotH;
-  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-  const parts: string[] = [];
-  parts.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${width}" height="${height}" fill="white"/>`,
-    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="16" font-weight="bold">Ingest events/s by batch size (POST /webhook)</text>`,
-    `<text x="${width / 2}" y="40" text-anchor="middle" fill="#555">${esc(caption)}</text>`,
-  );
-  for (let i = 0; i <= 5; i++) {
-    const v = (yMax / 5) * i;
-    const at = y(v).toFixed(1);
-    parts.push(
-      `<line x1="${m.left}" x2="${m.left + plotW}" y1="${at}" y2="${at}" stroke="#ddd"/>`,
-      `<text x="${m.left - 8}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${Math.round(v).toLocaleString('en-US')}</text>`,
-    );
-  }
-  for (const size of sizes) {
-    const at = x(size).toFixed(1);
-    parts.push(
-      `<line x1="${at}" x2="${at}" y1="${m.top}" y2="${m.top + plotH}" stroke="#eee"/>`,
-      `<text x="${at}" y="${m.top + plotH + 18}" text-anchor="middle">${size}</text>`,
-    );
-  }
-  parts.push(
-    `<line x1="${m.left}" x2="${m.left}" y1="${m.top}" y2="${m.top + plotH}" stroke="#333"/>`,
-    `<line x1="${m.left}" x2="${m.left + plotW}" y1="${m.top + plotH}" y2="${m.top + plotH}" stroke="#333"/>`,
-    `<text x="${m.left + plotW / 2}" y="${height - 28}" text-anchor="middle">events per delivery (log scale)</text>`,
-    `<text transform="translate(18 ${m.top + plotH / 2}) rotate(-90)" text-anchor="middle">events/s (median)</text>`,
-  );
-  const series = [
-    { key: 'service', label: 'service (NestJS)', color: '#1f6fb4', dy: -10 },
-    { key: 'bare', label: 'bare floor', color: '#2a9d3a', dy: 18 },
-    { key: 'reference', label: 'like-for-like reference', color: '#e07b10', dy: 18 },
-  ];
-  for (const { key, color, dy } of series) {
-    const points = sweep
-      .filter((p) => p.values[key] !== undefined)
-      .map((p) => ({ size: p.batchSize, v: p.values[key]! }));
-    if (points.length === 0) continue;
-    parts.push(
-      `<polyline fill="none" stroke="${color}" stroke-width="2.5" points="${points.map((p) => `${x(p.size).toFixed(1)},${y(p.v).toFixed(1)}`).join(' ')}"/>`,
-    );
-    for (const p of points)
-      parts.push(
-        `<circle cx="${x(p.size).toFixed(1)}" cy="${y(p.v).toFixed(1)}" r="4" fill="${color}"/>`,
-        `<text x="${x(p.size).toFixed(1)}" y="${(y(p.v) + dy).toFixed(1)}" text-anchor="middle" fill="${color}">${Math.round(p.v).toLocaleString('en-US')}</text>`,
-      );
-  }
-  const lx = m.left + 16;
-  const ly = m.top + 10;
-  parts.push(`<rect x="${lx - 8}" y="${ly - 12}" width="190" height="64" fill="white" stroke="#ccc"/>`);
-  series.forEach(({ label, color }, i) =>
-    parts.push(
-      `<line x1="${lx}" x2="${lx + 24}" y1="${ly + 20 * i}" y2="${ly + 20 * i}" stroke="${color}" stroke-width="2.5"/>`,
-      `<text x="${lx + 32}" y="${ly + 20 * i + 4}">${label}</text>`,
-    ),
-  );
-  parts.push('</svg>');
-  return parts.join('\n') + '\n';
-}
-
-function niceCeil(value: number): number {
-  const magnitude = 10 ** Math.floor(Math.log10(value));
-  for (const step of [1, 2, 2.5, 5, 10]) if (step * magnitude >= value) return step * magnitude;
-  return 10 * magnitude;
 }

@@ -115,9 +115,10 @@ export function summarize(runs: readonly RunRecord[]): Summary {
     maxMs: runs.some((r) => r.maxMs !== undefined) ? Math.max(...runs.map((r) => r.maxMs ?? 0)) : null,
     statusCodes: {},
   };
-  for (const r of runs)
+  for (const r of runs) {
     for (const [code, count] of Object.entries(r.statusCodes ?? {}))
       summary.statusCodes[code] = (summary.statusCodes[code] ?? 0) + count;
+  }
   const outbox = runs.map((r) => r.outboxPeak).filter((v): v is number => v !== undefined);
   if (outbox.length) summary.outboxPeak = Math.max(...outbox);
   const backlog = runs.map((r) => r.backlog).filter((v): v is number => v !== undefined);

@@ -123,7 +123,7 @@ export async function insertDecided(
   rows: readonly Row[],
   { outcomes, winners }: { outcomes: string[]; winners: Row[] },
 ): Promise<void> {
-  if (rows.length > 0)
+  if (rows.length > 0) {
     await db.query(
       `INSERT INTO webhook_events (event_id, name, account_id, api_space_id, entity_type, entity_id, revision,
                                    etag, event_timestamp, outcome, payload, received_at, delivery_id)
@@ -147,7 +147,8 @@ export async function insertDecided(
         rows.map((r) => r.deliveryId),
       ],
     );
-  if (winners.length > 0)
+  }
+  if (winners.length > 0) {
     await db.query(
       `INSERT INTO entity_revisions (api_space_id, entity_type, entity_id, revision, event_id, event_name,
                                      event_timestamp)
@@ -167,6 +168,7 @@ export async function insertDecided(
         winners.map((r) => r.timestamp),
       ],
     );
+  }
 }
 
 /** Stores a batch of deliveries in one transaction on `db` (a connected client); returns its rows and outcomes. */

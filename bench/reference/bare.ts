@@ -1,10 +1,7 @@
 /**
  * The bare floor the benchmark measures the service against: the contract with the least code and
  * none of the service's design costs (node:http + crypto + amqplib + pg, no framework).
- * - HTTP (the bare receiver): raw body, timing-safe hex HMAC-SHA1 of `X-Comapi-Signature`, JSON.parse
- *   to count the envelopes, the raw bytes published as ONE persistent message per delivery on a
- *   confirm channel to a durable quorum queue, 200 `{"accepted":n,"quarantined":0}` only after that
- *   message's confirm; 401 on a bad signature, 413 past BODY_LIMIT_BYTES, 503 without a confirm.
+ * - HTTP: receiver.ts, shared with the like-for-like reference.
  * - Consumer (same process, its own connection), with the service's batch rules: prefetch
  *   CONSUMER_PREFETCH, at most CONSUMER_BATCH_SIZE deliveries and 1,000 events per batch (counted by
  *   the x-item-count header the receiver sets), one transaction per batch (bare-store.ts: primary keys
@@ -21,112 +18,22 @@
  *   node -r ts-node/register/transpile-only bench/reference/bare.ts
  */
 import * as amqp from 'amqplib';
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Client } from 'pg';
 import { BARE_SCHEMA, storeBare, type Row } from './bare-store';
+import { Receiver } from './receiver';
 
 const env = process.env;
 const PORT = Number(env.PORT ?? 3000);
-const SECRETS = (env.WEBHOOK_SECRETS ?? '')
-  .split(',')
-  .map((s) => s.trim())
-  .filter(Boolean)
-  .map((s) => Buffer.from(s));
 const DATABASE_URL = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const AMQP_URL = env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const QUEUE = `${env.AMQP_PREFIX ?? 'bare'}.deliveries`;
 const PREFETCH = Number(env.CONSUMER_PREFETCH ?? 100);
 const BATCH_SIZE = Number(env.CONSUMER_BATCH_SIZE ?? 100);
 const MAX_EVENTS_PER_BATCH = 1000;
-const BODY_LIMIT = Number(env.BODY_LIMIT_BYTES ?? 10 * 1024 * 1024);
-const PUBLISH_TIMEOUT_MS = Number(env.PUBLISH_TIMEOUT_MS ?? 5000);
 const FEED_EXCHANGE = env.FEED_EXCHANGE;
-if (SECRETS.length === 0) throw new Error('WEBHOOK_SECRETS is required');
 
-let publishChannel: amqp.ConfirmChannel | null = null;
 let consumerStarted = false;
-
-function verify(body: Buffer, header: string | string[] | undefined): boolean {
-  if (typeof header !== 'string' || !/^[0-9a-fA-F]{40}$/.test(header)) return false;
-  const given = Buffer.from(header, 'hex');
-  let ok = false;
-  for (const secret of SECRETS)
-    ok = timingSafeEqual(createHmac('sha1', secret).update(body).digest(), given) || ok;
-  return ok;
-}
-
-function answer(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) {
-  res.writeHead(status, {
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(body),
-    ...headers,
-  });
-  res.end(body);
-}
-
-function countEnvelopes(body: Buffer): number | null {
-  try {
-    const value: unknown = JSON.parse(body.toString('utf8'));
-    if (Array.isArray(value)) return value.length;
-    return typeof value === 'object' && value !== null ? 1 : null;
-  } catch {
-    return null;
-  }
-}
-
-function publish(body: Buffer, count: number): Promise<void> {
-  const channel = publishChannel;
-  if (!channel) return Promise.reject(new Error('broker unavailable'));
-  const deliveryId = randomUUID();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no confirm in time')), PUBLISH_TIMEOUT_MS);
-    channel.sendToQueue(
-      QUEUE,
-      body,
-      {
-        persistent: true,
-        messageId: deliveryId,
-        headers: { 'x-received-at': new Date().toISOString(), 'x-item-count': count },
-      },
-      (err) => {
-        clearTimeout(timer);
-        if (err) reject(new Error('nacked'));
-        else resolve();
-      },
-    );
-  });
-}
-
-function onWebhook(req: IncomingMessage, res: ServerResponse): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  req.on('data', (chunk: Buffer) => {
-    size += chunk.length;
-    if (size <= BODY_LIMIT) chunks.push(chunk);
-  });
-  req.on('end', () => {
-    if (size > BODY_LIMIT) return answer(res, 413, '{"message":"body too large"}');
-    const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
-    if (!verify(body, req.headers['x-comapi-signature']))
-      return answer(res, 401, '{"message":"bad signature"}');
-    const count = countEnvelopes(body);
-    publish(body, count ?? 1).then(
-      () =>
-        count === null
-          ? answer(res, 400, '{"message":"not a JSON object or array"}')
-          : answer(res, 200, `{"accepted":${count},"quarantined":0}`),
-      () => answer(res, 503, '{"message":"broker unavailable"}', { 'Retry-After': '5' }),
-    );
-  });
-}
-
-const server = createServer((req, res) => {
-  if (req.method === 'POST' && req.url === '/webhook') onWebhook(req, res);
-  else if (req.method === 'GET' && req.url?.startsWith('/health'))
-    answer(res, publishChannel && consumerStarted ? 200 : 503, '{}');
-  else answer(res, 404, '{"message":"not found"}');
-});
+const receiver = new Receiver(QUEUE, () => consumerStarted);
 
 // ---------------------------------------------------------------- RabbitMQ → PostgreSQL
 
@@ -201,11 +108,12 @@ function drain(): Promise<void> {
           for (const message of batch) consumeChannel.ack(message); // only after COMMIT (and the feed's confirms)
         };
         if (!feedChannel) ack();
-        else
+        else {
           publishFeed(rows, outcomes).then(ack, (err: unknown) => {
             console.error(`feed not confirmed: ${(err as Error).message}`);
             for (const message of batch) consumeChannel.nack(message, false, true);
           });
+        }
       } catch (err) {
         console.error(`batch not stored: ${(err as Error).message}`);
         for (const message of batch) consumeChannel.nack(message, false, true);
@@ -220,9 +128,7 @@ async function main(): Promise<void> {
   await db.connect();
   await db.query(BARE_SCHEMA);
 
-  const publisherConnection = await amqp.connect(AMQP_URL);
-  publishChannel = await publisherConnection.createConfirmChannel();
-  await publishChannel.assertQueue(QUEUE, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+  await receiver.connect(AMQP_URL);
 
   const consumerConnection = await amqp.connect(AMQP_URL);
   consumeChannel = await consumerConnection.createChannel();
@@ -237,19 +143,18 @@ async function main(): Promise<void> {
     void drain();
   });
   consumerStarted = true;
-  server.listen(PORT, '0.0.0.0');
+  receiver.listen(PORT);
 
   let stopping = false;
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    server.close();
-    server.closeIdleConnections();
+    receiver.stopListening();
     void (async () => {
       await consumeChannel.cancel(consumerTag).catch(() => undefined);
       await (draining ?? Promise.resolve());
       await consumerConnection.close().catch(() => undefined);
-      await publisherConnection.close().catch(() => undefined);
+      await receiver.close();
       await db.end().catch(() => undefined);
       process.exit(0);
     })();

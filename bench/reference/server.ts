@@ -1,10 +1,7 @@
 /**
  * The bare reference the benchmark compares the service with: the same contract with the least code
  * (node:http + crypto + amqplib + pg, no framework), and the same durability guarantees:
- * - HTTP: raw body, timing-safe hex HMAC-SHA1 check of `X-Comapi-Signature`, JSON.parse to count the
- *   envelopes, the raw bytes published as ONE persistent message per delivery on a confirm channel to a
- *   durable quorum queue, and 200 `{"accepted":n,"quarantined":0}` only after the broker's confirm;
- *   401 on a bad signature, 413 past BODY_LIMIT, 503 when the broker is away or does not confirm in time.
+ * - HTTP: receiver.ts, shared with the bare floor.
  * - Consumer (same process, its own connection): prefetch CONSUMER_PREFETCH, batches of at most
  *   CONSUMER_BATCH_SIZE messages, one PostgreSQL transaction per batch (events `ON CONFLICT (event_id)
  *   DO NOTHING`, `entity_revisions` upserted only for a strictly higher revision), acks after COMMIT.
@@ -15,26 +12,17 @@
  *   node -r ts-node/register/transpile-only bench/reference/server.ts
  */
 import * as amqp from 'amqplib';
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Client } from 'pg';
 import { decide, entityKey, insertDecided, rowsOf, type BareDelivery } from './bare-store';
+import { Receiver } from './receiver';
 
 const env = process.env;
 const PORT = Number(env.PORT ?? 3000);
-const SECRETS = (env.WEBHOOK_SECRETS ?? '')
-  .split(',')
-  .map((s) => s.trim())
-  .filter(Boolean)
-  .map((s) => Buffer.from(s));
 const DATABASE_URL = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const AMQP_URL = env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const QUEUE = `${env.AMQP_PREFIX ?? 'reference'}.deliveries`;
 const PREFETCH = Number(env.CONSUMER_PREFETCH ?? 500);
 const BATCH_SIZE = Number(env.CONSUMER_BATCH_SIZE ?? 250);
-const BODY_LIMIT = Number(env.BODY_LIMIT_BYTES ?? 10 * 1024 * 1024);
-const PUBLISH_TIMEOUT_MS = Number(env.PUBLISH_TIMEOUT_MS ?? 5000);
-if (SECRETS.length === 0) throw new Error('WEBHOOK_SECRETS is required');
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS webhook_events (
@@ -50,96 +38,10 @@ const SCHEMA = `
     event_id text NOT NULL, event_name text NOT NULL, event_timestamp timestamptz,
     updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (api_space_id, entity_type, entity_id));`;
 
-// ---------------------------------------------------------------- HTTP → RabbitMQ
-
-let publishChannel: amqp.ConfirmChannel | null = null;
-
-function verify(body: Buffer, header: string | string[] | undefined): boolean {
-  if (typeof header !== 'string' || !/^[0-9a-fA-F]{40}$/.test(header)) return false;
-  const given = Buffer.from(header, 'hex');
-  let ok = false;
-  for (const secret of SECRETS)
-    ok = timingSafeEqual(createHmac('sha1', secret).update(body).digest(), given) || ok;
-  return ok;
-}
-
-function answer(res: ServerResponse, status: number, body: object, headers: Record<string, string> = {}) {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
-}
-
-function publish(body: Buffer, deliveryId: string, receivedAt: Date): Promise<void> {
-  const channel = publishChannel;
-  if (!channel) return Promise.reject(new Error('broker unavailable'));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no confirm in time')), PUBLISH_TIMEOUT_MS);
-    channel.sendToQueue(
-      QUEUE,
-      body,
-      {
-        persistent: true,
-        messageId: deliveryId,
-        timestamp: Math.floor(receivedAt.getTime() / 1000),
-        headers: { 'x-received-at': receivedAt.toISOString() },
-      },
-      (err) => {
-        clearTimeout(timer);
-        if (err) reject(new Error('nacked'));
-        else resolve();
-      },
-    );
-  });
-}
-
-function countEnvelopes(body: Buffer): number | null {
-  try {
-    const value: unknown = JSON.parse(body.toString('utf8'));
-    if (Array.isArray(value)) return value.length;
-    return typeof value === 'object' && value !== null ? 1 : null;
-  } catch {
-    return null;
-  }
-}
-
-async function onWebhook(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const receivedAt = new Date();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > BODY_LIMIT) return answer(res, 413, { message: 'body too large' }, { Connection: 'close' });
-    chunks.push(chunk);
-  }
-  const body = Buffer.concat(chunks, size);
-  if (!verify(body, req.headers['x-comapi-signature'])) return answer(res, 401, { message: 'bad signature' });
-  const count = countEnvelopes(body);
-  try {
-    await publish(body, randomUUID(), receivedAt); // kept even when malformed, as the contract asks
-  } catch {
-    return answer(res, 503, { message: 'broker unavailable' }, { 'Retry-After': '5' });
-  }
-  if (count === null) return answer(res, 400, { message: 'not a JSON object or array' });
-  answer(res, 200, { accepted: count, quarantined: 0 });
-}
-
-const server = createServer((req, res) => {
-  if (req.method === 'POST' && req.url === '/webhook') {
-    onWebhook(req, res).catch(() => answer(res, 500, { message: 'internal error' }));
-  } else if (req.method === 'GET' && req.url?.startsWith('/health')) {
-    answer(res, publishChannel && consumerStarted ? 200 : 503, { ready: Boolean(publishChannel) });
-  } else {
-    answer(res, 404, { message: 'not found' });
-  }
-});
-
 // ---------------------------------------------------------------- RabbitMQ → PostgreSQL
 
 let consumerStarted = false;
+const receiver = new Receiver(QUEUE, () => consumerStarted);
 const buffer: amqp.ConsumeMessage[] = [];
 let draining: Promise<void> | null = null;
 let consumeChannel: amqp.Channel;
@@ -174,11 +76,12 @@ async function storeBatch(messages: amqp.ConsumeMessage[]): Promise<void> {
           tracked.map((r) => r.entityId),
         ],
       );
-      for (const row of current.rows)
+      for (const row of current.rows) {
         highest.set(
           entityKey({ apiSpaceId: row.a, entityType: row.e, entityId: row.i }),
           Number(row.revision),
         );
+      }
     }
     await insertDecided(db, rows, decide(rows, highest));
     await db.query('COMMIT');
@@ -211,9 +114,7 @@ async function main(): Promise<void> {
   await db.connect();
   await db.query(SCHEMA);
 
-  const publisherConnection = await amqp.connect(AMQP_URL);
-  publishChannel = await publisherConnection.createConfirmChannel();
-  await publishChannel.assertQueue(QUEUE, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+  await receiver.connect(AMQP_URL);
 
   const consumerConnection = await amqp.connect(AMQP_URL);
   consumeChannel = await consumerConnection.createChannel();
@@ -224,19 +125,18 @@ async function main(): Promise<void> {
     void drain();
   });
   consumerStarted = true;
-  server.listen(PORT, '0.0.0.0');
+  receiver.listen(PORT);
 
   let stopping = false;
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    server.close();
-    server.closeIdleConnections();
+    receiver.stopListening();
     void (async () => {
       await consumeChannel.cancel(consumerTag).catch(() => undefined);
       await (draining ?? Promise.resolve());
       await consumerConnection.close().catch(() => undefined);
-      await publisherConnection.close().catch(() => undefined);
+      await receiver.close();
       await db.end().catch(() => undefined);
       process.exit(0);
     })();

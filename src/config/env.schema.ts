@@ -134,12 +134,13 @@ export function validateEnv(input: Record<string, unknown>): Env {
 export function readEnv(input: Record<string, unknown>): { env: Env; warnings: string[] } {
   const schema = envSchema.superRefine((env, ctx) => {
     // The worker verifies nothing: it stores what the api already verified.
-    if (env.INTAKE_MAX_BYTES < env.BODY_LIMIT)
+    if (env.INTAKE_MAX_BYTES < env.BODY_LIMIT) {
       ctx.addIssue({
         code: z.ZodIssueCode.custom,
         path: ['INTAKE_MAX_BYTES'],
         message: `must be at least BODY_LIMIT (${env.BODY_LIMIT} bytes), or no body of that size could ever be admitted`,
       });
+    }
     if (
       env.APP_ROLE !== 'worker' &&
       env.WEBHOOK_SECRETS === undefined &&

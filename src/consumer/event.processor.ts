@@ -120,11 +120,12 @@ export class EventProcessor {
   }
 
   private log(outcome: BatchOutcome, batch: readonly DeliveryToStore[]): void {
-    if (outcome.conflicts.length > 0)
+    if (outcome.conflicts.length > 0) {
       this.logger.warn({
         msg: 'eventId repeated with different content; the first stored stays',
         eventIds: outcome.conflicts,
       });
+    }
     this.logger.log({
       msg: 'stored batch',
       deliveryIds: batch.map((d) => d.deliveryId),

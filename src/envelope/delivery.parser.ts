@@ -77,13 +77,14 @@ export function summarizeDelivery(body: Buffer): DeliverySummary {
   if (typeof value !== 'object' || value === null)
     return { problem: NOT_AN_ENVELOPE_OR_ARRAY, itemCount: 0, wellFormed: 0, malformed: 1 };
   const reason = envelopeProblem(value);
-  if (reason !== null)
+  if (reason !== null) {
     return {
       problem: `body is not a well-formed envelope: ${reason}`,
       itemCount: 1,
       wellFormed: 0,
       malformed: 1,
     };
+  }
   return { problem: null, itemCount: 1, wellFormed: 1, malformed: 0 };
 }
 

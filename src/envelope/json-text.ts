@@ -40,16 +40,12 @@ function valueSpan(text: Buffer, at: number): Span {
   let i = start;
   for (; i < text.length; i++) {
     const byte = text[i];
-    if (byte === QUOTE) {
-      i = skipString(text, i) - 1;
-    } else if (byte === OPEN_BRACKET || byte === OPEN_BRACE) {
-      depth++;
-    } else if (byte === CLOSE_BRACKET || byte === CLOSE_BRACE) {
+    if (byte === QUOTE) i = skipString(text, i) - 1;
+    else if (byte === OPEN_BRACKET || byte === OPEN_BRACE) depth++;
+    else if (byte === CLOSE_BRACKET || byte === CLOSE_BRACE) {
       if (depth === 0) break;
       depth--;
-    } else if (byte === COMMA && depth === 0) {
-      break;
-    }
+    } else if (byte === COMMA && depth === 0) break;
   }
   let end = i;
   while (end > start && isSpace(text[end - 1])) end--;

@@ -81,11 +81,12 @@ export function rowsOf(delivery: DeliveryToStore): { events: EventRow[]; quarant
     const itemIndex = parsed.isBatch ? item.index : null;
     const problem = unstorable(item.envelope, body, item);
     if (problem === null) events.push(eventRowOf(delivery, item, itemIndex));
-    else
+    else {
       quarantine.push({
         ...itemQuarantine(delivery, item, itemIndex),
         reason: `cannot be stored: ${problem}`,
       });
+    }
   }
   return { events, quarantine };
 }

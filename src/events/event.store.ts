@@ -136,11 +136,12 @@ export class EventStore {
   }
 
   private async recordForFeed(manager: EntityManager, stored: readonly EventRow[]): Promise<void> {
-    if (this.feed.enabled)
+    if (this.feed.enabled) {
       await insertOutbox(
         manager,
         stored.map((row) => row.eventId),
       );
+    }
   }
 }
 

@@ -45,12 +45,13 @@ export class FeedRelay implements OnApplicationBootstrap, OnApplicationShutdown 
     private readonly metrics: FeedMetrics,
     health: HealthRegistry,
   ) {
-    if (config.enabled)
+    if (config.enabled) {
       health.register({
         dependency: 'feed',
         neededFor: 'nothing',
         check: () => ({ up: this.up, state: this.state }),
       });
+    }
   }
 
   onApplicationBootstrap(): void {
@@ -124,7 +125,7 @@ export class FeedRelay implements OnApplicationBootstrap, OnApplicationShutdown 
     const { eventsExchange } = this.publisher.topology;
     const confirms: Promise<void>[] = [];
     const outcomes: string[] = [];
-    for (const entry of entries)
+    for (const entry of entries) {
       for (const eventId of entry.eventIds) {
         const event = events.get(eventId);
         if (!event) continue; // removed by retention before it could be published
@@ -137,6 +138,7 @@ export class FeedRelay implements OnApplicationBootstrap, OnApplicationShutdown 
         );
         outcomes.push(event.outcome);
       }
+    }
     // Every publish is on the wire (in order) before any confirm is awaited.
     const results = await Promise.allSettled(confirms);
     const failed = results.find((result) => result.status === 'rejected');

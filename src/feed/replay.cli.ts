@@ -113,7 +113,7 @@ export async function runReplayCli(
   }
 }
 
-if (require.main === module)
+if (require.main === module) {
   runReplayCli(process.argv.slice(2), process.env, {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
@@ -125,3 +125,4 @@ if (require.main === module)
       process.exitCode = 1;
     },
   );
+}

@@ -102,14 +102,16 @@ export class AmqpConnection {
     limits: PublishLimits,
   ): Promise<void> {
     const channel = this.current;
-    if (!channel)
+    if (!channel) {
       return Promise.reject(
         new BrokerUnavailableError(`not connected to the message broker (${this.lastError})`),
       );
-    if (this.blockedBy)
+    }
+    if (this.blockedBy) {
       return Promise.reject(
         new BrokerUnavailableError(`the message broker is refusing publishes (${this.blockedBy})`),
       );
+    }
     return publishConfirmed(channel, { exchange, routingKey }, content, properties, limits, {
       wasReturned: (messageId) => this.returned.delete(messageId),
       onTimeout: () => {

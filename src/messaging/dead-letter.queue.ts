@@ -73,10 +73,11 @@ export class DeadLetterQueue implements OnApplicationBootstrap, OnApplicationShu
 
   private channel() {
     const channel = this.connection.channel;
-    if (!channel)
+    if (!channel) {
       throw new BrokerUnavailableError(
         `not connected to the message broker (${this.connection.status().state})`,
       );
+    }
     return channel;
   }
 }

@@ -97,11 +97,12 @@ describe(SecretRing.name, () => {
       compares: 0,
       verification: { ok: false, problem: 'missing' },
     });
-    for (const header of ['', 'xyz', 'a'.repeat(39), ['a'.repeat(40)]])
+    for (const header of ['', 'xyz', 'a'.repeat(39), ['a'.repeat(40)]]) {
       expect(tried(ring, body, header)).toMatchObject({
         compares: 0,
         verification: { ok: false, problem: 'not_hex' },
       });
+    }
   });
 
   describe('a wrong hint costs time, never the verdict', () => {

@@ -50,11 +50,12 @@ export class SecretRing {
   private constructor(anySpace: readonly string[], table: SpacesTable) {
     this.anySpace = [...table.anySpace, ...anySpace].map((secret) => candidate(secret, null));
     const bySpace = new Map<string, Candidate[]>();
-    for (const [space, secrets] of table.bySpace)
+    for (const [space, secrets] of table.bySpace) {
       bySpace.set(
         space,
         secrets.map((secret) => candidate(secret, space)),
       );
+    }
     this.bySpace = bySpace;
     this.spaced = [...bySpace.values()].flat();
     if (this.size === 0) throw new Error('no secret at all: every delivery would be refused');

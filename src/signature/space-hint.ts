@@ -45,9 +45,7 @@ export function apiSpaceIdHint(body: Buffer, limit = HINT_SCAN_LIMIT): string | 
       depth++;
       if (envelopeDepth === 0) envelopeDepth = byte === OPEN_OBJECT ? 1 : 2;
       if (depth === envelopeDepth) inEnvelope = byte === OPEN_OBJECT;
-    } else if (byte === CLOSE_OBJECT || byte === CLOSE_ARRAY) {
-      depth--;
-    }
+    } else if (byte === CLOSE_OBJECT || byte === CLOSE_ARRAY) depth--;
   }
   return null;
 }

@@ -65,7 +65,7 @@ export class DatabaseReader implements StoreReader {
              ON r.api_space_id = k.api_space_id AND r.entity_type = k.entity_type AND r.entity_id = k.entity_id`,
         [chunk.map((k) => k.apiSpaceId), chunk.map((k) => k.entityType), chunk.map((k) => k.entityId)],
       );
-      for (const row of rows)
+      for (const row of rows) {
         observed.set(
           entityKeyText({
             apiSpaceId: row.api_space_id,
@@ -74,6 +74,7 @@ export class DatabaseReader implements StoreReader {
           }),
           { revision: row.revision },
         );
+      }
     }
     return observed;
   }

@@ -43,7 +43,7 @@ describe('planDeliveries', () => {
     const { deliveries } = plan({ repeatShare: 0.1 });
     const first = new Map<string, { index: number; json: string }>();
     let repeats = 0;
-    for (const delivery of deliveries)
+    for (const delivery of deliveries) {
       for (const event of delivery.events) {
         const earlier = first.get(event.eventId);
         if (!earlier) {
@@ -54,6 +54,7 @@ describe('planDeliveries', () => {
         expect(delivery.index).toBeGreaterThan(earlier.index);
         expect(JSON.stringify(event)).toBe(earlier.json);
       }
+    }
     expect(repeats).toBe(200);
     expect(deliveries.reduce((sum, d) => sum + d.repeats, 0)).toBe(200);
   });

@@ -90,10 +90,11 @@ export function buildVerdict(input: VerdictInput): Verdict {
     failures.push(`${lost.length} events lost: no delivery carrying them was acknowledged (${why})`);
   }
   const mismatched = ledger.deliveries.filter((record) => record.answerMismatch);
-  if (mismatched.length > 0)
+  if (mismatched.length > 0) {
     failures.push(
       `${mismatched.length} acknowledged deliveries answered other counts (${mismatched[0].answerMismatch})`,
     );
+  }
   if (ledger.retries > 0) notes.push(`${ledger.retries} retries on Dotdigital's schedule`);
 
   for (const [name, result] of [
@@ -135,19 +136,21 @@ export function buildVerdict(input: VerdictInput): Verdict {
 function judgeStore(name: string, r: StoreCheckResult, failures: string[], notes: string[], losses: boolean) {
   if (r.missing.length > 0) failures.push(`${name}: ${r.missing.length} acknowledged events not stored`);
   if (r.duplicated.length > 0) failures.push(`${name}: ${r.duplicated.length} events stored more than once`);
-  if (r.payloadMismatch.length > 0)
+  if (r.payloadMismatch.length > 0) {
     failures.push(
       `${name}: ${r.payloadMismatch.length} events stored with a payload other than the one sent`,
     );
+  }
   if (r.wrongEntity.length > 0)
     failures.push(`${name}: ${r.wrongEntity.length} events stored with an entity other than the rule's`);
   if (r.entityMismatch.length > 0)
     failures.push(`${name}: ${r.entityMismatch.length} entities not at their highest acknowledged revision`);
   const ahead = r.entityMismatch.filter((m) => isAhead(m.actual, m.expected));
-  if (ahead.length > 0 && losses)
+  if (ahead.length > 0 && losses) {
     notes.push(
       `${name}: ${ahead.length} entities are ahead: an event whose acknowledgement was lost was stored`,
     );
+  }
   if (r.error) failures.push(`${name}: check incomplete: ${r.error}`);
 }
 
@@ -160,10 +163,11 @@ function judgeFeed(
   if (r.missing.length > 0) failures.push(`feed: ${r.missing.length} acknowledged events never arrived`);
   if (r.contentMismatch.length > 0)
     failures.push(`feed: ${r.contentMismatch.length} events arrived with content other than the one sent`);
-  if (r.routingMismatch.length > 0)
+  if (r.routingMismatch.length > 0) {
     failures.push(
       `feed: ${r.routingMismatch.length} events arrived under a routing key other than <outcome>.<name>`,
     );
+  }
   // An event every delivery of which was answered 400/401 must never reach storage, let alone the feed.
   const refusedOnly = new Set(
     lost.filter((e) => e.reasons.every((reason) => reason.startsWith('refused'))).map((e) => e.eventId),
@@ -171,10 +175,11 @@ function judgeFeed(
   const published = r.unacknowledged.filter((eventId) => refusedOnly.has(eventId));
   if (published.length > 0)
     failures.push(`feed: ${published.length} events published although refused (400/401)`);
-  if (r.unacknowledged.length > published.length)
+  if (r.unacknowledged.length > published.length) {
     notes.push(
       `feed: ${r.unacknowledged.length - published.length} unacknowledged events were stored anyway`,
     );
+  }
   if (r.duplicates > 0)
     notes.push(`feed: ${r.duplicates} duplicate copies (allowed: the feed is at least once)`);
   if (r.foreign > 0) notes.push(`feed: ${r.foreign} messages of other events (not this run's) ignored`);

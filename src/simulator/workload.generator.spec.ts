@@ -69,11 +69,12 @@ describe('generateWorkload', () => {
     }
     // Every profile's revisions run 1..k without gaps.
     const revisions = new Map<string, number[]>();
-    for (const p of profiles)
+    for (const p of profiles) {
       revisions.set(p.payload?.id as string, [
         ...(revisions.get(p.payload?.id as string) ?? []),
         p.revision!,
       ]);
+    }
     for (const list of revisions.values()) expect(list).toEqual(list.map((_, i) => i + 1));
   });
 

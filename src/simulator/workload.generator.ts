@@ -121,7 +121,7 @@ function familyWorkload(
   let scene = { profile: '', chatId: '', conversationId: '', apiSpaceId: '', at: 0, counter: 0 };
   for (let i = 0; i < count; i += 1) {
     const step = SCENE[i % SCENE.length];
-    if (i % SCENE.length === 0)
+    if (i % SCENE.length === 0) {
       scene = {
         profile: `anon_sim-${runTag}-${i / SCENE.length + 1}`,
         chatId: randomUUID(),
@@ -130,6 +130,7 @@ function familyWorkload(
         at: now.getTime() - random.int(10 * MINUTE, 120 * MINUTE),
         counter: 0,
       };
+    }
     const context = { accountId: options.accountId, apiSpaceId: scene.apiSpaceId };
     const at = new Date(scene.at + i * SECOND);
     // The message counters are per chat and per conversation: they restart with each.

@@ -829,13 +829,14 @@ function acceptsButKeeps(group: string, name: string, built: Built, reason: RegE
     ['an array', '["e"]'],
     ['an object', '{"id":"e"}'],
     ['the empty string', '""'],
-  ] as const)
+  ] as const) {
     keepsWhole(
       g,
       `eventId ${label}: 400, kept whole`,
       utf8(`{"eventId":${value},"name":"message.sent","marker":"${newId('n')}"}`),
       /eventId/,
     );
+  }
   keepsWhole(g, 'name a number: 400, kept whole', utf8(`{"eventId":"${newId('name-n')}","name":42}`), /name/);
   keepsWhole(
     g,

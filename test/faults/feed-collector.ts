@@ -1,13 +1,13 @@
 import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { SimEnvelope } from '../../src/simulator/envelope.types';
 import {
   awaitFeedCopies,
   feedContentOf,
   judgeFeedCopies,
   type FeedCheckResult,
   type FeedCopy,
-} from '../../src/simulator/feed.watcher';
+  type SimEnvelope,
+} from '../../src/simulator';
 
 /**
  * A downstream consumer of the feed that survives the faults: a durable quorum queue of the run's

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Child } from '../../scripts/lib';
-import { requireNginx, writeNginxConfig } from '../../scripts/nginx';
+import { Child } from '../support/processes';
+import { requireNginx, writeNginxConfig } from '../support/nginx';
 import { waitFor } from '../support/poll';
 
 /** Debian's nginx, foreground, with docker/nginx.conf in front of the run's api processes. */

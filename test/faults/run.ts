@@ -19,9 +19,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import net from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Cleanup } from '../../scripts/lib';
+import { Cleanup } from '../support/processes';
 import { allReady, clusterLeaderKill, faultCatalogue, FULL_HOLDS, SCHEDULES, SHORT_HOLDS } from './faults';
-import { requireNginx } from '../../scripts/nginx';
+import { requireNginx } from '../support/nginx';
 import { markdownNotes, markdownTable } from './report';
 import { Stack, type StackPorts } from './stack';
 import { runTrial, type FaultSpec, type LoadOptions, type TrialResult } from './trial';
@@ -265,7 +265,7 @@ function writeReport(args: Args, results: TrialResult[], skipped: string[], abor
 function main(): void {
   const args = parseArgs(process.argv.slice(2));
   if (!existsSync(args.main)) throw new Error(`${args.main} does not exist: build first (npm run build)`);
-  const cleanup = new Cleanup();
+  const cleanup = new Cleanup({ exitOnSignals: true });
   const started = Date.now();
   // A hard bound on top of the per-fault checks: whatever hangs, the run ends and cleans up.
   const watchdog = setTimeout(

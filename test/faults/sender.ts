@@ -1,9 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { PlannedDelivery } from '../../src/simulator/delivery.planner';
-import { deliveryBody, signBody } from '../../src/simulator/delivery.signer';
-import { WebhookSender } from '../../src/simulator/http.sender';
-import type { Ledger } from '../../src/simulator/ledger';
-import { DOTDIGITAL_RETRY_DELAYS_MS, judgeAttempt, retryDelayMs } from '../../src/simulator/retry.schedule';
+import {
+  DOTDIGITAL_RETRY_DELAYS_MS,
+  WebhookSender,
+  deliveryBody,
+  judgeAttempt,
+  retryDelayMs,
+  signBody,
+  type Ledger,
+  type PlannedDelivery,
+} from '../../src/simulator';
 
 export interface SendOptions {
   url: string;

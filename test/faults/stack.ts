@@ -92,18 +92,20 @@ export class Stack {
 
     if (ports.brokerProxy !== null || ports.postgresProxy !== null) {
       this.proxyHost = await ProxyHost.start();
-      if (ports.brokerProxy !== null)
+      if (ports.brokerProxy !== null) {
         this.brokerProxy = await this.proxyHost.proxy(
           'broker',
           { host: '127.0.0.1', port: ports.brokers[0] },
           ports.brokerProxy,
         );
-      if (ports.postgresProxy !== null)
+      }
+      if (ports.postgresProxy !== null) {
         this.postgresProxy = await this.proxyHost.proxy(
           'postgres',
           { host: '127.0.0.1', port: ports.postgres },
           ports.postgresProxy,
         );
+      }
     }
     const amqpUrl = this.brokerProxy
       ? `amqp://guest:guest@127.0.0.1:${this.brokerProxy.port}`
@@ -121,7 +123,7 @@ export class Stack {
       AMQP_PREFIX: this.prefix,
       LOG_LEVEL: 'warn',
     };
-    for (const [i, port] of ports.workers.entries())
+    for (const [i, port] of ports.workers.entries()) {
       this.workers.push(
         new ServiceChild(
           `worker${i + 1}`,
@@ -131,7 +133,8 @@ export class Stack {
           join(dir, 'logs', `worker${i + 1}.log`),
         ),
       );
-    for (const [i, port] of ports.apis.entries())
+    }
+    for (const [i, port] of ports.apis.entries()) {
       this.apis.push(
         new ServiceChild(
           `api${i + 1}`,
@@ -141,6 +144,7 @@ export class Stack {
           join(dir, 'logs', `api${i + 1}.log`),
         ),
       );
+    }
     for (const service of this.services) {
       await service.start();
       log(`${service.name} ready on ${service.port}`);

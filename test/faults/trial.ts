@@ -1,14 +1,21 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DatabaseReader } from '../../src/simulator/database.reader';
-import { planDeliveries, type PlannedDelivery } from '../../src/simulator/delivery.planner';
-import { Ledger } from '../../src/simulator/ledger';
-import { RandomSource } from '../../src/simulator/random.source';
-import { attemptLabel, judgeAttempt, type AttemptResult } from '../../src/simulator/retry.schedule';
-import { resolveOptions, type ResolvedOptions } from '../../src/simulator/simulation.options';
-import { checkStore } from '../../src/simulator/store.check';
-import { buildVerdict, type Verdict } from '../../src/simulator/verdict';
-import { generateWorkload } from '../../src/simulator/workload.generator';
+import {
+  DatabaseReader,
+  Ledger,
+  RandomSource,
+  attemptLabel,
+  buildVerdict,
+  checkStore,
+  generateWorkload,
+  judgeAttempt,
+  planDeliveries,
+  resolveOptions,
+  type AttemptResult,
+  type PlannedDelivery,
+  type ResolvedOptions,
+  type Verdict,
+} from '../../src/simulator';
 import { sendLikeDotdigital } from './sender';
 import { FAULTS_SECRET, type Stack } from './stack';
 

@@ -34,10 +34,11 @@ export async function startApp(
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
-  if (waitUntilReady)
+  if (waitUntilReady) {
     await waitFor(async () => (await fetch(`${url}/health/ready`)).status === 200, {
       timeoutMs: 30000,
       what: `${env.APP_ROLE} app ready`,
     });
+  }
   return { app, env, url, close: () => app.close() };
 }

@@ -47,9 +47,8 @@ class Pipe {
     while (this.queue.length > 0 && this.queue[0].at <= Date.now()) {
       const { chunk } = this.queue.shift()!;
       if (!this.to.writable) continue; // that side is gone; its own close handler deals with it
-      if (chunk === null) {
-        this.to.end();
-      } else {
+      if (chunk === null) this.to.end();
+      else {
         this.onWrite(chunk.length);
         // Backpressure: stop reading the sender until the receiver drains, so a large payload
         // does not pile up in memory.
@@ -159,9 +158,7 @@ export class FaultProxy {
       // Closing the listening socket refuses at once; accepted connections are not affected.
       this.server?.close();
       this.server = undefined;
-    } else if (!this.server) {
-      await this.listen(this.port);
-    }
+    } else if (!this.server) await this.listen(this.port);
   }
 
   private async listen(port: number): Promise<void> {

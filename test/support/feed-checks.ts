@@ -87,10 +87,11 @@ export function revisionWalkMismatches(
       expected = top === undefined || revision > top ? 'applied' : 'stale';
       if (expected === 'applied') highest.set(key, revision);
     }
-    if (expected !== row.outcome || copy.headers['x-outcome'] !== row.outcome)
+    if (expected !== row.outcome || copy.headers['x-outcome'] !== row.outcome) {
       mismatches.push(
         `${copy.eventId}: the feed's order makes it ${expected}; stored ${row.outcome}, x-outcome ${String(copy.headers['x-outcome'])}`,
       );
+    }
   }
   return mismatches;
 }
@@ -190,8 +191,8 @@ export function shuffledStream(
   }: { messages: number; revisions: number; perDelivery: number; seed: number },
 ) {
   const events: Record<string, unknown>[] = [];
-  for (let m = 0; m < messages; m++)
-    for (let revision = 1; revision <= revisions; revision++)
+  for (let m = 0; m < messages; m++) {
+    for (let revision = 1; revision <= revisions; revision++) {
       events.push({
         eventId: `${tag}-m${m}-r${revision}`,
         accountId: 40213,
@@ -201,6 +202,8 @@ export function shuffledStream(
         revision,
         timestamp: new Date(Date.UTC(2026, 10, 20, 9, 0, revision)).toISOString(),
       });
+    }
+  }
   shuffle(events, seededRandom(seed));
   const bodies: string[] = [];
   for (let i = 0; i < events.length; i += perDelivery)

@@ -84,9 +84,10 @@ export class OtlpReceiver {
   private take(payload: OtlpExport): void {
     for (const resourceSpans of payload.resourceSpans ?? []) {
       const service = String(attributesOf(resourceSpans.resource?.attributes)['service.name']);
-      for (const scope of resourceSpans.scopeSpans ?? [])
+      for (const scope of resourceSpans.scopeSpans ?? []) {
         for (const span of scope.spans ?? [])
           this.spans.push({ ...span, attributes: attributesOf(span.attributes), service });
+      }
     }
   }
 }

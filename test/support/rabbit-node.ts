@@ -138,12 +138,13 @@ export class RabbitNode {
   async destroy(): Promise<void> {
     if (this.started) await this.ctl(['stop'], 30000).catch(() => undefined);
     const pid = this.pid();
-    if (pid !== null)
+    if (pid !== null) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
         // already gone
       }
+    }
     this.started = false;
     rmSync(this.dir, { recursive: true, force: true });
   }

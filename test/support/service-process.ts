@@ -54,10 +54,11 @@ export class ServiceProcess {
     ).catch((err: Error) => {
       throw new Error(`${err.message}\n${this.output}`);
     });
-    if (stopped.how !== undefined)
+    if (stopped.how !== undefined) {
       throw new Error(
         `service on port ${this.port} exited before it was ready (${stopped.how}):\n${this.output}`,
       );
+    }
   }
 
   /** Sends `signal` and waits for the process to exit; returns how it exited. */

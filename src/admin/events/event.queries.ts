@@ -92,19 +92,22 @@ export class EventQueries {
     if (lead) query.orderBy(`e.${lead[1]}`, 'DESC').addOrderBy('e.received_at', 'DESC');
     else query.orderBy('e.received_at', 'DESC');
     query.addOrderBy('e.event_id', 'DESC').limit(limit);
-    for (const [filter, column] of equal)
-      if (filters[filter] !== undefined)
+    for (const [filter, column] of equal) {
+      if (filters[filter] !== undefined) {
         query.andWhere(
           filter === lead?.[0] ? `e.${column} = ANY(ARRAY[:${filter}]::text[])` : `e.${column} = :${filter}`,
           { [filter]: filters[filter] },
         );
+      }
+    }
     if (filters.since) query.andWhere('e.received_at >= :since', { since: filters.since.toISOString() });
     if (filters.until) query.andWhere('e.received_at < :until', { until: filters.until.toISOString() });
-    if (after)
+    if (after) {
       query.andWhere(`(e.received_at, e.event_id) < (${RECEIVED_AT_MICROS}, :afterId)`, {
         receivedAtMicros: after.receivedAtMicros,
         afterId: after.id,
       });
+    }
     return query;
   }
 

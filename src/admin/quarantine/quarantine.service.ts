@@ -61,11 +61,12 @@ export class QuarantineService {
       query.andWhere('q.delivery_id = :deliveryId', { deliveryId: filters.deliveryId });
     if (filters.since) query.andWhere('q.received_at >= :since', { since: filters.since.toISOString() });
     if (filters.until) query.andWhere('q.received_at < :until', { until: filters.until.toISOString() });
-    if (after)
+    if (after) {
       query.andWhere(`(q.received_at, q.id) < (${RECEIVED_AT_MICROS}, :afterId::bigint)`, {
         receivedAtMicros: after.receivedAtMicros,
         afterId: after.id,
       });
+    }
     return query;
   }
 

@@ -3,12 +3,12 @@ import { join, resolve } from 'node:path';
 
 /*
  * docker/nginx.conf run by Debian's nginx on this machine, for the proofs that need the real thing
- * (scripts/verify-nginx.ts, the fault schedule, the bench's scale-out): only its upstream servers and
+ * (the deploy proof of nginx.conf, the fault schedule, the bench's scale-out): only its upstream servers and
  * its listen address are rewritten, every proxy setting (timeouts, proxy_next_upstream, max_fails)
  * is the file's.
  */
 
-const NGINX_CONF = resolve(__dirname, '..', 'docker', 'nginx.conf');
+const NGINX_CONF = resolve(__dirname, '..', '..', 'docker', 'nginx.conf');
 
 /** Debian's nginx, or null when it is not installed. */
 export function findNginx(): string | null {

@@ -1,5 +1,5 @@
 /**
- * The Docker secrets part of scripts/verify-compose.ts: every secret reaches the service as a file
+ * The Docker secrets part of the compose proof (compose.deploy-spec.ts): every secret reaches the service as a file
  * (`<NAME>_FILE` = /run/secrets/<name>, mounted in that service), never as a value in the
  * environment; the first-run files exist, are the DEV-ONLY `.example` ones, and agree with each other
  * (the password PostgreSQL and RabbitMQ are created with is the one in database_url / amqp_url); the
@@ -7,9 +7,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { SECRET_VARIABLES } from '../src/config/secret-files';
-import { parseSpacesFile } from '../src/signature/spaces-file';
-import { REPO, check } from './lib';
+import { SECRET_VARIABLES } from '../../src/config/secret-files';
+import { parseSpacesFile } from '../../src/signature/spaces-file';
+import { REPO, verify } from './support';
 
 type Mapping = Record<string, unknown>;
 
@@ -35,7 +35,10 @@ export function secretMounts(
     const source = String(long ? long.source : entry);
     const target = typeof long?.target === 'string' ? long.target : source;
     const file = secrets[source]?.file;
-    check(typeof file === 'string', `${name}: its secret ${source} is declared at the top level with a file`);
+    verify(
+      typeof file === 'string',
+      `${name}: its secret ${source} is declared at the top level with a file`,
+    );
     mounts.set(
       posix.isAbsolute(target) ? target : posix.join(SECRETS_DIR, target),
       join(REPO, 'docker', file),
@@ -54,16 +57,16 @@ export function firstRunEnvironment(
   mounts: Map<string, string>,
 ): Record<string, string> {
   for (const variable of SECRET_VARIABLES)
-    check(!(variable in environment), `${name}: ${variable} is not a value in the environment`);
+    verify(!(variable in environment), `${name}: ${variable} is not a value in the environment`);
   const resolved = { ...environment };
   for (const [key, value] of Object.entries(environment)) {
     if (!isFileVariable(key)) continue;
     const host = mounts.get(value);
-    check(
+    verify(
       value.startsWith(`${SECRETS_DIR}/`) && host !== undefined,
       `${name}: ${key} (${value}) is a Docker secret mounted in the service`,
     );
-    check(existsSync(host), `${name}: the first-run file of ${key} exists (${host})`);
+    verify(existsSync(host), `${name}: the first-run file of ${key} exists (${host})`);
     resolved[key] = host;
   }
   if (resolved.WEBHOOK_SPACES_FILE !== undefined) {
@@ -74,7 +77,7 @@ export function firstRunEnvironment(
     } catch (err) {
       problem = (err as Error).message;
     }
-    check(problem === 'none', `${name}: the first-run WEBHOOK_SPACES_FILE is valid (problems: ${problem})`);
+    verify(problem === 'none', `${name}: the first-run WEBHOOK_SPACES_FILE is valid (problems: ${problem})`);
   }
   return resolved;
 }
@@ -86,12 +89,13 @@ export function checkSecretWiring(
   mountsOf: (name: string) => Map<string, string>,
 ): void {
   const secrets = (compose.secrets as Record<string, Mapping> | undefined) ?? {};
-  for (const [secret, { file }] of Object.entries(secrets))
-    check(
+  for (const [secret, { file }] of Object.entries(secrets)) {
+    verify(
       typeof file === 'string' && /^\.\/secrets\/[\w.-]+\.example$/.test(file),
       `secret ${secret} defaults to a DEV-ONLY file under docker/secrets/*.example (${String(file)})`,
     );
-  check(
+  }
+  verify(
     !mountsOf('api').has(`${SECRETS_DIR}/database_url`),
     'the api gets no database_url (it needs no PostgreSQL)',
   );
@@ -99,10 +103,10 @@ export function checkSecretWiring(
   const worker = mountsOf('worker');
   const databaseUrl = new URL(contentOf(worker.get(`${SECRETS_DIR}/database_url`)!));
   const postgres = services.postgres.environment as Record<string, string>;
-  check(postgres.POSTGRES_PASSWORD === undefined, 'postgres gets its password as a file, not a value');
+  verify(postgres.POSTGRES_PASSWORD === undefined, 'postgres gets its password as a file, not a value');
   const passwordFile = mountsOf('postgres').get(postgres.POSTGRES_PASSWORD_FILE);
-  check(passwordFile !== undefined, `postgres reads POSTGRES_PASSWORD_FILE from a Docker secret`);
-  check(
+  verify(passwordFile !== undefined, `postgres reads POSTGRES_PASSWORD_FILE from a Docker secret`);
+  verify(
     decodeURIComponent(databaseUrl.password) === contentOf(passwordFile) &&
       decodeURIComponent(databaseUrl.username) === postgres.POSTGRES_USER &&
       databaseUrl.pathname === `/${postgres.POSTGRES_DB}` &&
@@ -111,22 +115,22 @@ export function checkSecretWiring(
   );
 
   const amqpUrl = new URL(contentOf(worker.get(`${SECRETS_DIR}/amqp_url`)!));
-  check(
+  verify(
     mountsOf('api').get(`${SECRETS_DIR}/amqp_url`) === worker.get(`${SECRETS_DIR}/amqp_url`),
     'api and worker share amqp_url',
   );
   const rabbitmqEnv = (services.rabbitmq.environment as Record<string, string> | undefined) ?? {};
-  check(
+  verify(
     rabbitmqEnv.RABBITMQ_DEFAULT_PASS === undefined,
     'rabbitmq gets its password from a file, not a value',
   );
   const conf = [...mountsOf('rabbitmq')].find(([target]) =>
     /^\/etc\/rabbitmq\/conf\.d\/[\w.-]+\.conf$/.test(target),
   );
-  check(conf !== undefined, 'rabbitmq gets its user as a conf.d file (a Docker secret)');
+  verify(conf !== undefined, 'rabbitmq gets its user as a conf.d file (a Docker secret)');
   const setting = (key: string) =>
     new RegExp(`^\\s*${key}\\s*=\\s*(\\S+)\\s*$`, 'm').exec(contentOf(conf[1]))?.[1];
-  check(
+  verify(
     setting('default_user') === decodeURIComponent(amqpUrl.username) &&
       setting('default_pass') === decodeURIComponent(amqpUrl.password) &&
       amqpUrl.hostname === 'rabbitmq',
