@@ -19,6 +19,8 @@ import { AppConfig, BrokerConfig, HttpConfig } from '../config/config.slices';
 import { HealthRegistry, type HealthProbe } from '../health/health.registry';
 import { Readiness } from '../health/readiness';
 import { SignatureGuard } from '../signature/signature.guard';
+import { SignedBy } from '../signature/signed-by';
+import type { Signer } from '../signature/space-scope';
 import { freshEnvelope } from './example-envelope';
 import { QueueBacklog } from './queue-backlog';
 import { RawBytes, Received, type ReceivedDelivery } from './received-delivery';
@@ -152,8 +154,12 @@ export class WebhookController {
     headers: { ...DELIVERY_ID_HEADER, ...RETRY_AFTER_HEADER },
     content: errorContent(503),
   })
-  receive(@Received() delivery: ReceivedDelivery, @RawBytes() body: Buffer): Promise<WebhookAck> {
-    return this.intake.receive(delivery, body);
+  receive(
+    @Received() delivery: ReceivedDelivery,
+    @RawBytes() body: Buffer,
+    @SignedBy() signer: Signer,
+  ): Promise<WebhookAck> {
+    return this.intake.receive(delivery, body, signer);
   }
 
   /** In the roles that store (all): the database probe, the consumer's connection, the queue backlog. */
