@@ -13,9 +13,10 @@ export interface AmqpConnectionOptions {
   /** Shown in logs and in the broker's connection list. */
   name: string;
   topology: Topology;
-  /** Runs on every fresh channel, after the topology is declared (e.g. to start consuming). */
-  onChannel?: (channel: ConfirmChannel) => Promise<void>;
 }
+
+/** Runs on every fresh channel, after the topology is declared (e.g. to start consuming). */
+export type ChannelSetup = (channel: ConfirmChannel) => Promise<void>;
 
 export interface ConnectionStatus {
   /** A publish can be confirmed now: connected and not blocked by the broker. */
@@ -46,6 +47,7 @@ export class AmqpConnection {
   private redeclaring = false;
   /** Message ids of mandatory publishes the broker returned as unroutable (before their confirm). */
   private readonly returned = new Set<string>();
+  private onChannel: ChannelSetup | null = null;
 
   constructor(private readonly options: AmqpConnectionOptions) {
     if (options.urls.length === 0) throw new Error('AmqpConnection needs at least one URL');
@@ -66,6 +68,12 @@ export class AmqpConnection {
   /** Starts connecting in the background and returns at once. */
   start(): void {
     this.running ??= this.run();
+  }
+
+  /** Starts connecting, running `setup` on every fresh channel (a consumer's basic.consume). */
+  startWith(setup: ChannelSetup): void {
+    this.onChannel = setup;
+    this.start();
   }
 
   async close(): Promise<void> {
@@ -197,7 +205,7 @@ export class AmqpConnection {
     await declareTopology(channel, this.options.topology);
     this.returned.clear();
     this.current = channel;
-    await this.options.onChannel?.(channel);
+    await this.onChannel?.(channel);
     return { lost };
   }
 
