@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { dataSourceOptions } from '../src/events/data-source.options';
-import { runMigrationsLocked } from '../src/events/migrations.runner';
+import { dataSourceOptions } from '../src/database/data-source.options';
+import { runMigrationsLocked } from '../src/database/migrations.runner';
 import { RetentionJob } from '../src/retention/retention.job';
 import { RetentionLease } from '../src/retention/retention.lease';
 import { runRetentionPass } from '../src/retention/retention.pass';

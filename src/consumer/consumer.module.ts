@@ -1,7 +1,5 @@
 import { Module } from '@nestjs/common';
 import { EventsModule } from '../events/events.module';
-import { FeedModule } from '../feed/feed.module';
-import { RetentionModule } from '../retention/retention.module';
 import { DeadLetters } from './dead-letters';
 import { DeliveryConsumer } from './delivery.consumer';
 import { EventProcessor } from './event.processor';
@@ -9,7 +7,7 @@ import { QueueMetrics } from './queue.metrics';
 import { StorageMetrics } from './storage.metrics';
 
 @Module({
-  imports: [EventsModule, FeedModule, RetentionModule],
+  imports: [EventsModule],
   providers: [DeliveryConsumer, EventProcessor, DeadLetters, StorageMetrics, QueueMetrics],
 })
 export class ConsumerModule {}

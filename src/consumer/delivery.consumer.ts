@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { ConfirmChannel } from 'amqplib';
 import { BrokerConfig, ConsumerConfig, LifecycleConfig } from '../config/config.slices';
-import { DatabaseService } from '../events/database.service';
+import { DatabaseService } from '../database/database.service';
 import { IntakeActivity } from '../lifecycle/intake-activity';
 import type { AmqpConnection } from '../messaging/amqp-connection';
 import { InjectConnection } from '../messaging/broker-connections';

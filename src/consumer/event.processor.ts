@@ -5,7 +5,7 @@ import { parseDelivery } from '../envelope/delivery.parser';
 import { EventStore, type BatchOutcome, type DeliveryToStore } from '../events/event.store';
 import { isTransientDatabaseError } from '../events/transient-error';
 import type { DeliveryMessage } from '../messaging/delivery-message';
-import { FeedSignal } from '../feed/feed.signal';
+import { FeedSignal } from '../events/feed.signal';
 import { StorageMetrics } from './storage.metrics';
 
 export type DeliveryVerdict = { stored: true } | { stored: false; reason: string };

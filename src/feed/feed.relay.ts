@@ -1,13 +1,14 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FeedConfig } from '../config/config.slices';
-import { DatabaseService } from '../events/database.service';
+import { DatabaseService } from '../database/database.service';
 import { HealthRegistry } from '../health/health.registry';
 import { OutboundPublisher } from '../messaging/outbound.publisher';
 import { feedMessageOf } from './feed.message';
 import { FeedMetrics } from './feed.metrics';
-import { FeedSignal } from './feed.signal';
-import { deleteOutbox, readEvents, readOutbox, sampleOutbox } from './outbox.statements';
+import { FeedSignal } from '../events/feed.signal';
+import { FeedOutbox } from '../events/feed-outbox';
+import { readEvents } from './stored-events';
 import { RelayLease } from './relay.lease';
 
 /** Events published per round, then confirmed together before their outbox entries are deleted. */
@@ -39,6 +40,7 @@ export class FeedRelay implements OnApplicationBootstrap, OnApplicationShutdown 
   constructor(
     private readonly config: FeedConfig,
     private readonly database: DatabaseService,
+    private readonly outbox: FeedOutbox,
     private readonly publisher: OutboundPublisher,
     private readonly signal: FeedSignal,
     private readonly metrics: FeedMetrics,
@@ -117,7 +119,7 @@ export class FeedRelay implements OnApplicationBootstrap, OnApplicationShutdown 
 
   /** Publishes the oldest entries and deletes them once confirmed; returns how many events went out. */
   private async round(lease: RelayLease): Promise<number> {
-    const entries = await readOutbox(lease.runner, MAX_EVENTS_PER_ROUND);
+    const entries = await this.outbox.oldest(lease.runner, MAX_EVENTS_PER_ROUND);
     if (entries.length === 0) return 0;
     const events = await readEvents(lease.runner, [...new Set(entries.flatMap((entry) => entry.eventIds))]);
     const { eventsExchange } = this.publisher.topology;
@@ -137,7 +139,7 @@ export class FeedRelay implements OnApplicationBootstrap, OnApplicationShutdown 
     const results = await Promise.allSettled(confirms);
     const failed = results.find((result) => result.status === 'rejected');
     if (failed?.status === 'rejected') throw failed.reason;
-    await deleteOutbox(
+    await this.outbox.remove(
       lease.runner,
       entries.map((entry) => entry.position),
     );
@@ -150,7 +152,7 @@ export class FeedRelay implements OnApplicationBootstrap, OnApplicationShutdown 
     while (!this.stop.signal.aborted) {
       const runner = this.database.dataSource.createQueryRunner();
       try {
-        const { events, oldestSeconds } = await sampleOutbox(runner);
+        const { events, oldestSeconds } = await this.outbox.sample(runner);
         this.metrics.outboxEvents.set(events);
         this.metrics.outboxOldestSeconds.set(oldestSeconds);
       } catch {

@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RetentionConfig } from '../config/config.slices';
-import { DatabaseService } from '../events/database.service';
+import { DatabaseService } from '../database/database.service';
 import { Metrics } from '../metrics/metrics.service';
 import { RetentionLease } from './retention.lease';
 import { RetentionMetrics } from './retention.metrics';
