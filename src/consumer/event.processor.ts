@@ -7,12 +7,14 @@ import { isTransientDatabaseError } from '../events/transient-error';
 import type { DeliveryMessage } from '../messaging/delivery-message';
 import { FeedSignal } from '../events/feed.signal';
 import { StorageMetrics } from './storage.metrics';
+import { backoffDelay, type Backoff } from '../common/backoff';
 
 export type DeliveryVerdict = { stored: true } | { stored: false; reason: string };
 
 type Attempt = { ok: true } | { ok: false; reason: string };
 
-const TRANSIENT_MAX_DELAY_MS = 5000;
+/** While the database is away: 200 ms doubling to 5 s, as long as it lasts. */
+const TRANSIENT_BACKOFF: Backoff = { baseMs: 100, maxMs: 5000, jitter: 0 };
 
 /**
  * Stores a batch of deliveries by the failure rules of docs/architecture.md ("Failures"); no AMQP here.
@@ -96,7 +98,7 @@ export class EventProcessor {
         const message = err instanceof Error ? err.message : String(err);
         if (isTransientDatabaseError(err)) {
           transientFailures++;
-          const delay = Math.min(TRANSIENT_MAX_DELAY_MS, 100 * 2 ** Math.min(transientFailures, 6));
+          const delay = backoffDelay(transientFailures, TRANSIENT_BACKOFF);
           this.logger.warn(
             `database unavailable (${message}); holding ${batch.length} deliveries, retry in ${delay} ms`,
           );

@@ -9,7 +9,7 @@ import { FeedMetrics } from './feed.metrics';
 import { FeedSignal } from '../events/feed.signal';
 import { FeedOutbox } from '../events/feed-outbox';
 import { readEvents } from './stored-events';
-import { RelayLease } from './relay.lease';
+import { SessionLease } from '../database/session-lease';
 
 /** Events published per round, then confirmed together before their outbox entries are deleted. */
 const MAX_EVENTS_PER_ROUND = 2000;
@@ -27,7 +27,7 @@ const LEASE_PING_MS = 5000;
  * order), and deletes an entry only once the broker confirmed all of its events: an event
  * committed in PostgreSQL reaches the exchange however long the broker is away, and a crash
  * between publish and delete publishes it again (at least once). One replica relays at a time
- * (RelayLease); the others stand by and take over within about STANDBY_POLL_MS.
+ * (SessionLease 'feedRelay'); the others stand by and take over within about STANDBY_POLL_MS.
  */
 @Injectable()
 export class FeedRelay implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -78,10 +78,10 @@ export class FeedRelay implements OnApplicationBootstrap, OnApplicationShutdown 
 
   private async relay(): Promise<void> {
     while (!this.stop.signal.aborted) {
-      let lease: RelayLease | null = null;
+      let lease: SessionLease | null = null;
       let failed = false;
       try {
-        lease = await RelayLease.acquire(this.database.dataSource);
+        lease = await SessionLease.acquire(this.database.dataSource, 'feedRelay');
         if (lease) {
           this.metrics.active.set(1);
           await this.relayWhileLeading(lease);
@@ -98,13 +98,13 @@ export class FeedRelay implements OnApplicationBootstrap, OnApplicationShutdown 
     }
   }
 
-  private async relayWhileLeading(lease: RelayLease): Promise<void> {
+  private async relayWhileLeading(lease: SessionLease): Promise<void> {
     let pinged = Date.now();
     while (!this.stop.signal.aborted) {
       if (!this.publisher.usable) {
         this.report(false, 'waiting for the broker');
         if (Date.now() - pinged >= LEASE_PING_MS) {
-          // Keeps the lease's session busy (RelayLease ends an idle one) and notices a lost database.
+          // Keeps the lease's session busy (PostgreSQL ends an idle one) and notices a lost database.
           await lease.runner.query('SELECT 1');
           pinged = Date.now();
         }
@@ -118,7 +118,7 @@ export class FeedRelay implements OnApplicationBootstrap, OnApplicationShutdown 
   }
 
   /** Publishes the oldest entries and deletes them once confirmed; returns how many events went out. */
-  private async round(lease: RelayLease): Promise<number> {
+  private async round(lease: SessionLease): Promise<number> {
     const entries = await this.outbox.oldest(lease.runner, MAX_EVENTS_PER_ROUND);
     if (entries.length === 0) return 0;
     const events = await readEvents(lease.runner, [...new Set(entries.flatMap((entry) => entry.eventIds))]);

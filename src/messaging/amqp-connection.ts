@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { connect, type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelay, type Backoff } from '../common/backoff';
 import { BrokerUnavailableError } from './broker-unavailable.error';
 import { describe, publishConfirmed, type PublishLimits } from './confirmed-publish';
 
@@ -28,6 +29,8 @@ export interface ConnectionStatus {
 /** Seconds between heartbeats when the URL names none: a silent broker is noticed in about 20 s. */
 const HEARTBEAT_SECONDS = 10;
 const CONNECT_TIMEOUT_MS = 5000;
+/** Between attempts to reach a node: 250 ms doubling to 5 s, spread ±20 % so replicas do not reconnect in step. */
+const RECONNECT_BACKOFF: Backoff = { baseMs: 250, maxMs: 5000, jitter: 0.2 };
 
 /**
  * One AMQP connection with one confirm channel, re-established on its own after the broker goes
@@ -161,7 +164,7 @@ export class AmqpConnection {
         this.model = null;
         this.logger.warn(`connecting to ${hostOf(url)} failed: ${this.lastError}`);
       }
-      const delay = Math.min(5000, 250 * 2 ** Math.min(attempt++, 5)) * (0.8 + Math.random() * 0.4);
+      const delay = backoffDelay(attempt++, RECONNECT_BACKOFF);
       await sleep(delay, undefined, { signal: this.stop.signal }).catch(() => undefined);
     }
   }
