@@ -33,11 +33,12 @@ import { Client, Pool, type PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import { EventProcessor } from '../src/consumer/event.processor';
 import { StorageMetrics } from '../src/consumer/storage.metrics';
-import { dataSourceOptions } from '../src/events/data-source.options';
-import type { DatabaseService } from '../src/events/database.service';
+import { dataSourceOptions } from '../src/database/data-source.options';
+import type { DatabaseService } from '../src/database/database.service';
 import { EventStore } from '../src/events/event.store';
-import { runMigrationsLocked } from '../src/events/migrations.runner';
-import { FeedSignal } from '../src/feed/feed.signal';
+import { FeedOutbox } from '../src/events/feed-outbox';
+import { runMigrationsLocked } from '../src/database/migrations.runner';
+import { FeedSignal } from '../src/events/feed.signal';
 import type { DeliveryMessage } from '../src/messaging/delivery-message';
 import { Metrics } from '../src/metrics/metrics.service';
 import { newTag, signedBodies } from './lib/bodies';
@@ -287,7 +288,11 @@ async function prepare(
     };
     database$ = { dataSource: direct } as unknown as DatabaseService;
   } else database$ = { dataSource } as unknown as DatabaseService;
-  const store = new EventStore(database$, { enabled: variant.feed ?? true });
+  const store = new EventStore(
+    database$,
+    { enabled: variant.feed ?? true },
+    new FeedOutbox(database$.dataSource),
+  );
   const processor = new EventProcessor(
     store,
     new StorageMetrics(new Metrics()),

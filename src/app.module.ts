@@ -5,10 +5,14 @@ import { consumes, servesWebhook } from './app.roles';
 import { ConfigModule } from './config/config.module';
 import type { ConfigSlices } from './config/config.slices';
 import { ConsumerModule } from './consumer/consumer.module';
+import { FeedModule } from './feed/feed.module';
 import { HealthModule } from './health/health.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { LoggingModule } from './logging/logging.module';
+import type { ConnectionName } from './messaging/broker-connections';
+import { MessagingModule } from './messaging/messaging.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { RetentionModule } from './retention/retention.module';
 import { WebhookModule } from './webhook/webhook.module';
 
 /**
@@ -25,9 +29,17 @@ export class AppModule {
       LifecycleModule,
       HealthModule,
     ];
-    if (servesWebhook(config.app.role)) imports.push(WebhookModule);
-    if (consumes(config.app.role)) imports.push(ConsumerModule);
-    if (consumes(config.app.role) && config.admin.apiKeys.length > 0) imports.push(AdminModule);
+    const role = config.app.role;
+    const admin = consumes(role) && config.admin.apiKeys.length > 0;
+    // Only the broker connections this role uses are opened.
+    const connections: ConnectionName[] = [];
+    if (servesWebhook(role)) connections.push('intake');
+    if (consumes(role)) connections.push('consumer', 'outbound', 'queueDepth');
+    if (admin) connections.push('deadLetters');
+    imports.push(MessagingModule.forRoot(connections));
+    if (servesWebhook(role)) imports.push(WebhookModule.forRoot({ storageState: consumes(role) }));
+    if (consumes(role)) imports.push(ConsumerModule, FeedModule, RetentionModule);
+    if (admin) imports.push(AdminModule);
     return { module: AppModule, imports, controllers: [FaviconController] };
   }
 }

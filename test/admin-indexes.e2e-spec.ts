@@ -3,8 +3,8 @@ import { DataSource, type SelectQueryBuilder, type ObjectLiteral } from 'typeorm
 import { EventQueries, type EventFilters } from '../src/admin/events/event.queries';
 import type { Position } from '../src/admin/http/cursor';
 import { QuarantineService, type QuarantineFilters } from '../src/admin/quarantine/quarantine.service';
-import { dataSourceOptions } from '../src/events/data-source.options';
-import { runMigrationsLocked } from '../src/events/migrations.runner';
+import { dataSourceOptions } from '../src/database/data-source.options';
+import { runMigrationsLocked } from '../src/database/migrations.runner';
 import { ScratchDatabase } from './support/scratch-database';
 
 const EVENTS = 300_000;

@@ -1,5 +1,5 @@
 import { EventStore } from '../src/events/event.store';
-import { DatabaseService } from '../src/events/database.service';
+import { DatabaseService } from '../src/database/database.service';
 import { topologyFor } from '../src/messaging/topology';
 import { startApp, type TestApp } from './support/app';
 import { BrokerProbe } from './support/broker';

@@ -7,14 +7,15 @@ import { FeedQueue } from './support/feed-queue';
 import { waitFor } from './support/poll';
 import { ScratchDatabase } from './support/scratch-database';
 import { envelope, postWebhook } from './support/signing';
+import { LEASES } from '../src/database/session-lease';
 
 /*
  * The feed while RabbitMQ is away: a private broker node (port 5741) whose application the test stops
  * and starts, the service (APP_ROLE=all, in this process) and the consumer's durable queue on it.
  */
 
-/** RelayLease's advisory lock key (src/feed/relay.lease.ts). */
-const RELAY_LOCK_KEY = 7_402_611_534;
+/** The feed relay's lease (src/database/session-lease.ts). */
+const RELAY_LEASE = [LEASES.feedRelay.classId, LEASES.feedRelay.objId];
 
 interface Health {
   status: string;
@@ -34,7 +35,7 @@ describe('the feed while the broker is stopped (private RabbitMQ node)', () => {
     scratch = await ScratchDatabase.create('feed_outage');
     lease = new Client({ connectionString: scratch.url });
     await lease.connect();
-    await lease.query('SELECT pg_advisory_lock($1)', [RELAY_LOCK_KEY]);
+    await lease.query('SELECT pg_advisory_lock($1, $2)', RELAY_LEASE);
     await broker.start();
     feed = await FeedQueue.bind(`omni-feed-outage-${process.pid}`, { url: broker.url });
     app = await startApp({
@@ -93,7 +94,7 @@ describe('the feed while the broker is stopped (private RabbitMQ node)', () => {
       expect(await outboxEvents(db)).toBe(eventIds.length);
       await broker.stopApp();
     } finally {
-      await lease.query('SELECT pg_advisory_unlock($1)', [RELAY_LOCK_KEY]);
+      await lease.query('SELECT pg_advisory_unlock($1, $2)', RELAY_LEASE);
     }
 
     // The relay leads now but cannot publish: /health says so, and the outbox keeps everything.

@@ -9,6 +9,7 @@ import { waitFor } from './support/poll';
 import { RabbitUser, exactly } from './support/rabbit-user';
 import { ScratchDatabase } from './support/scratch-database';
 import { ServiceProcess } from './support/service-process';
+import { LEASES } from '../src/database/session-lease';
 
 /*
  * The feed when a worker (dist/main.js, APP_ROLE=worker) dies by SIGKILL: after its commit and before
@@ -17,8 +18,8 @@ import { ServiceProcess } from './support/service-process';
  * consumer queue.
  */
 
-/** RelayLease's advisory lock key (src/feed/relay.lease.ts): holding it keeps every relay on standby. */
-const RELAY_LOCK_KEY = 7_402_611_534;
+/** The feed relay's lease (src/database/session-lease.ts): holding it keeps every relay on standby. */
+const RELAY_LEASE = [LEASES.feedRelay.classId, LEASES.feedRelay.objId];
 /** FeedRelay's MAX_EVENTS_PER_ROUND. */
 const ROUND = 2000;
 
@@ -77,12 +78,12 @@ describe('the feed when a worker is killed (kill -9)', () => {
   async function holdRelayLease(url: string) {
     const client = new Client({ connectionString: url });
     await client.connect();
-    await client.query('SELECT pg_advisory_lock($1)', [RELAY_LOCK_KEY]);
+    await client.query('SELECT pg_advisory_lock($1, $2)', RELAY_LEASE);
     let held = true;
     const release = async () => {
       if (!held) return;
       held = false;
-      await client.query('SELECT pg_advisory_unlock($1)', [RELAY_LOCK_KEY]);
+      await client.query('SELECT pg_advisory_unlock($1, $2)', RELAY_LEASE);
       await client.end();
     };
     cleanups.push(() => (held ? release() : Promise.resolve()));

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { dataSourceOptions } from '../src/events/data-source.options';
-import { replayEvents, type ReplayRange } from '../src/feed/feed.replay';
+import { dataSourceOptions } from '../src/database/data-source.options';
+import { FeedOutbox, type ReplayRange } from '../src/events/feed-outbox';
 import { runReplayCli } from '../src/feed/replay.cli';
 import { startApp, type TestApp } from './support/app';
 import { Db } from './support/db';
@@ -487,9 +487,9 @@ describe('the feed: replay of stored events', () => {
     ],
     ['a range with no events', { since: at(6), until: at(29) }, []],
   ])(
-    'replayEvents of %s publishes exactly those events again, with x-replayed',
+    'FeedOutbox.replay of %s publishes exactly those events again, with x-replayed',
     async (_, range, minutes) => {
-      const { result, copies } = await replayed(() => replayEvents(dataSource, range));
+      const { result, copies } = await replayed(() => new FeedOutbox(dataSource).replay(range));
       expect(result).toBe(minutes.length);
       expectReplayOf(copies, idsAt(...minutes));
       await outboxDrained(db);

@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
-import { MIGRATIONS_TABLE, dataSourceOptions } from '../src/events/data-source.options';
-import { runMigrationsLocked } from '../src/events/migrations.runner';
+import { MIGRATIONS_TABLE, dataSourceOptions } from '../src/database/data-source.options';
+import { runMigrationsLocked } from '../src/database/migrations.runner';
 import { Db } from './support/db';
 import { ScratchDatabase } from './support/scratch-database';
 

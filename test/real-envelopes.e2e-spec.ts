@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DatabaseService } from '../src/events/database.service';
+import { DatabaseService } from '../src/database/database.service';
 import { startApp, type TestApp } from './support/app';
 import { BrokerProbe } from './support/broker';
 import { Db } from './support/db';

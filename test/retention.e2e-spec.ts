@@ -1,9 +1,9 @@
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { dataSourceOptions } from '../src/events/data-source.options';
-import { runMigrationsLocked } from '../src/events/migrations.runner';
+import { dataSourceOptions } from '../src/database/data-source.options';
+import { runMigrationsLocked } from '../src/database/migrations.runner';
 import { RetentionJob } from '../src/retention/retention.job';
-import { RetentionLease } from '../src/retention/retention.lease';
+import { LEASES } from '../src/database/session-lease';
 import { runRetentionPass } from '../src/retention/retention.pass';
 import { startApp, type TestApp } from './support/app';
 import { BrokerProbe } from './support/broker';
@@ -193,7 +193,7 @@ describe('retention (RETENTION_DAYS)', () => {
     await holder.query('BEGIN');
     await holder.query(`SELECT 1 FROM webhook_events WHERE event_id = 'late-old-7' FOR UPDATE`);
     const pass = first.app.get(RetentionJob).runPass();
-    const { classId, objId } = RetentionLease.lockKey;
+    const { classId, objId } = LEASES.retention;
     await waitFor(
       async () =>
         (await count(

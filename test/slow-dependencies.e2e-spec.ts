@@ -1,4 +1,4 @@
-import { SILENT_CONNECTION_MS } from '../src/events/database.service';
+import { SILENT_CONNECTION_MS } from '../src/database/database.service';
 import { topologyFor } from '../src/messaging/topology';
 import { startApp, type TestApp } from './support/app';
 import { BrokerProbe } from './support/broker';

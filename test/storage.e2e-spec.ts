@@ -1,4 +1,4 @@
-import { DatabaseService } from '../src/events/database.service';
+import { DatabaseService } from '../src/database/database.service';
 import { topologyFor } from '../src/messaging/topology';
 import { startApp, type TestApp } from './support/app';
 import { BrokerProbe } from './support/broker';

@@ -1,7 +1,5 @@
 import { Module } from '@nestjs/common';
 import { EventsModule } from '../events/events.module';
-import { OutboundMessagingModule } from '../messaging/messaging.module';
-import { DeadLetterQueue } from '../messaging/dead-letter.queue';
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
 import { EventQueries } from './events/event.queries';
 import { EventsController } from './events/events.controller';
@@ -17,8 +15,8 @@ import { QuarantineService } from './quarantine/quarantine.service';
  * otherwise /admin/* is 404.
  */
 @Module({
-  imports: [EventsModule, OutboundMessagingModule],
+  imports: [EventsModule],
   controllers: [EventsController, QuarantineController, DeadLettersController],
-  providers: [EventQueries, QuarantineService, DeadLetterQueue, AdminCursors, AdminKeyGuard, AdminRequestLog],
+  providers: [EventQueries, QuarantineService, AdminCursors, AdminKeyGuard, AdminRequestLog],
 })
 export class AdminModule {}

@@ -1,8 +1,5 @@
 import { Module } from '@nestjs/common';
 import { EventsModule } from '../events/events.module';
-import { FeedModule } from '../feed/feed.module';
-import { OutboundMessagingModule } from '../messaging/messaging.module';
-import { RetentionModule } from '../retention/retention.module';
 import { DeadLetters } from './dead-letters';
 import { DeliveryConsumer } from './delivery.consumer';
 import { EventProcessor } from './event.processor';
@@ -10,7 +7,7 @@ import { QueueMetrics } from './queue.metrics';
 import { StorageMetrics } from './storage.metrics';
 
 @Module({
-  imports: [EventsModule, OutboundMessagingModule, FeedModule, RetentionModule],
+  imports: [EventsModule],
   providers: [DeliveryConsumer, EventProcessor, DeadLetters, StorageMetrics, QueueMetrics],
 })
 export class ConsumerModule {}

@@ -1,17 +1,10 @@
-import {
-  BeforeApplicationShutdown,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-  OnApplicationShutdown,
-} from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { BrokerConfig, ConsumerConfig, LifecycleConfig } from '../config/config.slices';
-import { DatabaseService } from '../events/database.service';
-import { HealthRegistry } from '../health/health.registry';
+import { DatabaseService } from '../database/database.service';
 import { IntakeActivity } from '../lifecycle/intake-activity';
-import { AmqpConnection } from '../messaging/amqp-connection';
-import { brokerProbe } from '../messaging/broker.probe';
+import type { AmqpConnection } from '../messaging/amqp-connection';
+import { InjectConnection } from '../messaging/broker-connections';
 import { deliveryOf, itemCountOf } from '../messaging/delivery-message';
 import { topologyFor } from '../messaging/topology';
 import { MAX_EVENTS_PER_BATCH, takeBatch } from './batch';
@@ -29,11 +22,8 @@ import { StorageMetrics } from './storage.metrics';
  * CONSUMER_YIELD_MS, while webhook requests keep the event loop busy (the batch grows meanwhile).
  */
 @Injectable()
-export class DeliveryConsumer
-  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
-{
+export class DeliveryConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('DeliveryConsumer');
-  private readonly connection: AmqpConnection;
   private readonly queue: string;
   private readonly buffer: Pending[] = [];
   private consumerTag: string | null = null;
@@ -55,23 +45,18 @@ export class DeliveryConsumer
     private readonly deadLetters: DeadLetters,
     private readonly intake: IntakeActivity,
     private readonly metrics: StorageMetrics,
-    health: HealthRegistry,
+    @InjectConnection('consumer') private readonly connection: AmqpConnection,
   ) {
     this.prefetch = new PrefetchBound(config.prefetch, config.prefetchBytes);
-    const topology = topologyFor(broker.prefix);
-    this.queue = topology.queue;
-    this.connection = new AmqpConnection({
-      urls: broker.urls,
-      name: `${broker.prefix}-consumer`,
-      topology,
-      onChannel: (channel) => this.consume(channel),
-    });
-    health.register(brokerProbe('consumer', this.connection, 'storing'));
+    this.queue = topologyFor(broker.prefix).queue;
   }
 
   onApplicationBootstrap(): void {
     // Messages are taken only once the schema is in place; until then they wait in the queue.
-    void this.database.ready.then(() => (this.stopping ? undefined : this.connection.start()));
+    // MessagingModule closes the connection, after this consumer has stopped.
+    void this.database.ready.then(() =>
+      this.stopping ? undefined : this.connection.startWith((channel) => this.consume(channel)),
+    );
   }
 
   /**
@@ -98,11 +83,6 @@ export class DeliveryConsumer
   /** Runs before the HTTP server closes, so the consumer drains while in-flight requests finish. */
   beforeApplicationShutdown(): Promise<void> {
     return this.stop();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.stop();
-    await this.connection.close();
   }
 
   private async consume(channel: ConfirmChannel): Promise<void> {

@@ -1,5 +1,5 @@
 import type { BatchOutcome, DeliveryToStore, EventStore } from '../events/event.store';
-import type { FeedSignal } from '../feed/feed.signal';
+import type { FeedSignal } from '../events/feed.signal';
 import type { DeliveryMessage } from '../messaging/delivery-message';
 import { Metrics } from '../metrics/metrics.service';
 import { EventProcessor } from './event.processor';

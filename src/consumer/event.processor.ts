@@ -5,15 +5,17 @@ import { parseDelivery } from '../envelope/delivery.parser';
 import { EventStore, type BatchOutcome, type DeliveryToStore } from '../events/event.store';
 import { isTransientDatabaseError } from '../events/transient-error';
 import type { DeliveryMessage } from '../messaging/delivery-message';
-import { FeedSignal } from '../feed/feed.signal';
+import { FeedSignal } from '../events/feed.signal';
 import { noteStored, traceStoreBatch } from '../tracing/tracing.spans';
 import { StorageMetrics } from './storage.metrics';
+import { backoffDelay, type Backoff } from '../common/backoff';
 
 export type DeliveryVerdict = { stored: true } | { stored: false; reason: string };
 
 type Attempt = { ok: true } | { ok: false; reason: string };
 
-const TRANSIENT_MAX_DELAY_MS = 5000;
+/** While the database is away: 200 ms doubling to 5 s, as long as it lasts. */
+const TRANSIENT_BACKOFF: Backoff = { baseMs: 100, maxMs: 5000, jitter: 0 };
 
 /**
  * Stores a batch of deliveries by the failure rules of docs/architecture.md ("Failures"); no AMQP here.
@@ -105,7 +107,7 @@ export class EventProcessor {
         const message = err instanceof Error ? err.message : String(err);
         if (isTransientDatabaseError(err)) {
           transientFailures++;
-          const delay = Math.min(TRANSIENT_MAX_DELAY_MS, 100 * 2 ** Math.min(transientFailures, 6));
+          const delay = backoffDelay(transientFailures, TRANSIENT_BACKOFF);
           this.logger.warn(
             `database unavailable (${message}); holding ${batch.length} deliveries, retry in ${delay} ms`,
           );

@@ -175,13 +175,25 @@ describe('summarizeDelivery', () => {
     for (const value of [[envelope('a'), 'x', envelope('b')], envelope('c'), [], { name: 'n' }, 42]) {
       const body = bytes(value);
       const parsed = parseDelivery(body);
-      expect(summarizeDelivery(body)).toEqual({
+      const { apiSpaceIds: _spaces, ...counts } = summarizeDelivery(body);
+      expect(counts).toEqual({
         problem: parsed.problem,
         itemCount: parsed.itemCount,
         wellFormed: parsed.envelopes.length,
         malformed: parsed.malformed.length,
       });
     }
+  });
+
+  it('names the apiSpaceId of each item, null for an item that names none', () => {
+    const spaces = (value: unknown) => [...summarizeDelivery(bytes(value)).apiSpaceIds];
+    expect(spaces([envelope('a', { apiSpaceId: 's-1' }), envelope('b', { apiSpaceId: 's-1' })])).toEqual([
+      's-1',
+    ]);
+    expect(spaces([envelope('a', { apiSpaceId: 's-1' }), envelope('b'), 'x'])).toEqual(['s-1', null]);
+    expect(spaces([])).toEqual([]);
+    expect(spaces(envelope('a', { apiSpaceId: 7 }))).toEqual([null]);
+    expect([...summarizeDelivery(Buffer.from('{"apiSpaceId":')).apiSpaceIds]).toEqual([null]);
   });
 });
 

@@ -34,6 +34,12 @@ export interface DeliverySummary {
   itemCount: number;
   wellFormed: number;
   malformed: number;
+  /**
+   * The apiSpaceId each item names as JSON.parse reads it (escaped keys, the last of repeated keys);
+   * null for an item that names none (no string apiSpaceId, not an object, or a body that is not JSON).
+   * Empty for an empty batch. Enough for the intake to judge a space's secret without parsing again.
+   */
+  apiSpaceIds: ReadonlySet<string | null>;
 }
 
 /** Why a value is not a well-formed envelope, or null when it is one. */
@@ -65,17 +71,32 @@ function readJson(body: Buffer): Read {
 
 const NOT_AN_ENVELOPE_OR_ARRAY = 'body must be a JSON object (one envelope) or an array of envelopes';
 
+/** The apiSpaceId an item names, or null when it names none. */
+function apiSpaceIdOf(item: unknown): string | null {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) return null;
+  const space = (item as { apiSpaceId?: unknown }).apiSpaceId;
+  return typeof space === 'string' ? space : null;
+}
+
 /** Counts what a delivery holds; the api's answer, without keeping the envelopes. */
 export function summarizeDelivery(body: Buffer): DeliverySummary {
   const read = readJson(body);
-  if ('problem' in read) return { problem: read.problem, itemCount: 0, wellFormed: 0, malformed: 1 };
+  if ('problem' in read)
+    return { problem: read.problem, itemCount: 0, wellFormed: 0, malformed: 1, apiSpaceIds: new Set([null]) };
   const { value } = read;
   if (Array.isArray(value)) {
     const wellFormed = value.filter((item) => envelopeProblem(item) === null).length;
-    return { problem: null, itemCount: value.length, wellFormed, malformed: value.length - wellFormed };
+    return {
+      problem: null,
+      itemCount: value.length,
+      wellFormed,
+      malformed: value.length - wellFormed,
+      apiSpaceIds: new Set(value.map(apiSpaceIdOf)),
+    };
   }
+  const apiSpaceIds = new Set([apiSpaceIdOf(value)]);
   if (typeof value !== 'object' || value === null)
-    return { problem: NOT_AN_ENVELOPE_OR_ARRAY, itemCount: 0, wellFormed: 0, malformed: 1 };
+    return { problem: NOT_AN_ENVELOPE_OR_ARRAY, itemCount: 0, wellFormed: 0, malformed: 1, apiSpaceIds };
   const reason = envelopeProblem(value);
   if (reason !== null) {
     return {
@@ -83,9 +104,10 @@ export function summarizeDelivery(body: Buffer): DeliverySummary {
       itemCount: 1,
       wellFormed: 0,
       malformed: 1,
+      apiSpaceIds,
     };
   }
-  return { problem: null, itemCount: 1, wellFormed: 1, malformed: 0 };
+  return { problem: null, itemCount: 1, wellFormed: 1, malformed: 0, apiSpaceIds };
 }
 
 /**

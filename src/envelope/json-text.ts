@@ -1,7 +1,8 @@
 /**
  * Positions in JSON text that JSON.parse does not report: where each item of an array starts and
  * ends, and the exact text of a top-level member's value. Only run on text JSON.parse accepted,
- * so the scanner needs to follow strings and nesting, nothing else.
+ * so the scanner needs to follow strings and nesting, nothing else. Its primitives (strings,
+ * whitespace) also serve the signature's look at bytes not yet verified (space-hint.ts).
  */
 
 export interface Span {
@@ -9,27 +10,43 @@ export interface Span {
   end: number;
 }
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
+export const QUOTE = 0x22;
+export const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
-const COLON = 0x3a;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
+export const COLON = 0x3a;
+export const OPEN_BRACKET = 0x5b;
+export const CLOSE_BRACKET = 0x5d;
+export const OPEN_BRACE = 0x7b;
+export const CLOSE_BRACE = 0x7d;
 
-function isSpace(byte: number): boolean {
+export function isSpace(byte: number): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+}
+
+/** The first position at or after `from` that is not JSON whitespace. */
+export function skipSpace(text: Buffer, from: number): number {
+  let i = from;
+  while (i < text.length && isSpace(text[i])) i++;
+  return i;
+}
+
+/**
+ * The position of the quote closing the string opened at `open`, or -1 when the text ends first.
+ * Jumps from quote to quote (indexOf) and counts the backslashes before each: long strings cost little.
+ */
+export function stringEnd(text: Buffer, open: number): number {
+  for (let quote = text.indexOf(QUOTE, open + 1); quote !== -1; quote = text.indexOf(QUOTE, quote + 1)) {
+    let backslashes = 0;
+    while (text[quote - 1 - backslashes] === BACKSLASH) backslashes++;
+    if (backslashes % 2 === 0) return quote;
+  }
+  return -1;
 }
 
 /** The index just past the string that starts (with its quote) at `at`. */
 function skipString(text: Buffer, at: number): number {
-  for (let i = at + 1; i < text.length; i++) {
-    const byte = text[i];
-    if (byte === BACKSLASH) i++;
-    else if (byte === QUOTE) return i + 1;
-  }
-  return text.length;
+  const end = stringEnd(text, at);
+  return end === -1 ? text.length : end + 1;
 }
 
 /** The span of the value that starts at or after `at`, up to the next comma or closing bracket at its level. */

@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import type { EntityKey } from '../envelope/envelope';
 import type { EventRow, QuarantineRow } from './event-row';
 import type { EventOutcome } from './entities/webhook-event.entity';
-import { jsonArray, jsonColumn as column, jsonElements as elements, jsonTextColumn } from './json-column';
+import { jsonColumn as column, jsonElements as elements, jsonTextColumn } from './json-column';
 import { entityKeyText } from './revision.rules';
 
 /*
@@ -177,20 +177,4 @@ export async function findConflicts(manager: EntityManager, rows: readonly Event
     [column(rows.map((row) => row.eventId)), jsonTextColumn(rows.map((row) => row.payload))],
   );
   return found.map((row) => row.event_id);
-}
-
-/**
- * Records, in the transaction that stored them, which events the feed must publish, in storage
- * order: one row per transaction, its position drawn after the entity locks were taken.
- */
-export async function insertOutbox(
-  manager: EntityManager,
-  eventIds: readonly string[],
-  replay = false,
-): Promise<void> {
-  if (eventIds.length === 0) return;
-  await manager.query(`INSERT INTO feed_outbox (event_ids, replay) VALUES (${jsonArray(1, 'text')}, $2)`, [
-    column(eventIds),
-    replay,
-  ]);
 }

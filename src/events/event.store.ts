@@ -1,13 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { FeedConfig } from '../config/config.slices';
+import { FeedOutbox } from './feed-outbox';
 import type { ParsedEnvelope } from '../envelope/delivery.parser';
-import { DatabaseService } from './database.service';
+import { DatabaseService } from '../database/database.service';
 import { itemQuarantine, rowsOf, type DeliveryToStore, type EventRow, type QuarantineRow } from './event-row';
 import {
   findConflicts,
   insertEvents,
-  insertOutbox,
   insertQuarantine,
   lockAndReadRevisions,
   updateOutcomes,
@@ -44,6 +44,7 @@ export class EventStore {
   constructor(
     private readonly database: DatabaseService,
     private readonly feed: FeedConfig,
+    private readonly outbox: FeedOutbox,
   ) {}
 
   /** One transaction for the whole batch; any failure rolls all of it back (the caller decides what next). */
@@ -136,12 +137,11 @@ export class EventStore {
   }
 
   private async recordForFeed(manager: EntityManager, stored: readonly EventRow[]): Promise<void> {
-    if (this.feed.enabled) {
-      await insertOutbox(
+    if (this.feed.enabled)
+      await this.outbox.record(
         manager,
         stored.map((row) => row.eventId),
       );
-    }
   }
 }
 

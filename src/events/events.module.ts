@@ -1,22 +1,13 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { DatabaseConfig } from '../config/config.slices';
-import { dataSourceOptions } from './data-source.options';
-import { DatabaseService } from './database.service';
+import { DatabaseModule } from '../database/database.module';
 import { EventStore } from './event.store';
+import { FeedOutbox } from './feed-outbox';
+import { FeedSignal } from './feed.signal';
 
+/** The stored events: EventStore writes them, FeedOutbox owns what the feed owes, FeedSignal wakes the relay. */
 @Module({
-  imports: [
-    TypeOrmModule.forRootAsync({
-      inject: [DatabaseConfig],
-      // Connected by DatabaseService in the background, so the process starts without PostgreSQL.
-      useFactory: (config: DatabaseConfig) => ({
-        ...dataSourceOptions(config.url),
-        manualInitialization: true,
-      }),
-    }),
-  ],
-  providers: [DatabaseService, EventStore],
-  exports: [DatabaseService, EventStore],
+  imports: [DatabaseModule],
+  providers: [EventStore, FeedOutbox, FeedSignal],
+  exports: [DatabaseModule, EventStore, FeedOutbox, FeedSignal],
 })
 export class EventsModule {}

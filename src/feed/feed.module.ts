@@ -1,14 +1,11 @@
 import { Module } from '@nestjs/common';
 import { EventsModule } from '../events/events.module';
-import { OutboundMessagingModule } from '../messaging/messaging.module';
 import { FeedMetrics } from './feed.metrics';
 import { FeedRelay } from './feed.relay';
-import { FeedSignal } from './feed.signal';
 
-/** The downstream feed: the relay of the outbox that EventStore fills (FEED_ENABLED). */
+/** The downstream feed: the relay of the outbox that EventStore fills (FEED_ENABLED); composed by app.module.ts. */
 @Module({
-  imports: [EventsModule, OutboundMessagingModule],
-  providers: [FeedRelay, FeedSignal, FeedMetrics],
-  exports: [FeedSignal],
+  imports: [EventsModule],
+  providers: [FeedRelay, FeedMetrics],
 })
 export class FeedModule {}

@@ -1,14 +1,15 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FeedConfig } from '../config/config.slices';
-import { DatabaseService } from '../events/database.service';
+import { DatabaseService } from '../database/database.service';
 import { HealthRegistry } from '../health/health.registry';
 import { OutboundPublisher } from '../messaging/outbound.publisher';
 import { feedMessageOf } from './feed.message';
 import { FeedMetrics } from './feed.metrics';
-import { FeedSignal } from './feed.signal';
-import { deleteOutbox, readEvents, readOutbox, sampleOutbox } from './outbox.statements';
-import { RelayLease } from './relay.lease';
+import { FeedSignal } from '../events/feed.signal';
+import { FeedOutbox } from '../events/feed-outbox';
+import { readEvents } from './stored-events';
+import { SessionLease } from '../database/session-lease';
 import { traceFeedPublish } from '../tracing/tracing.spans';
 
 /** Events published per round, then confirmed together before their outbox entries are deleted. */
@@ -27,7 +28,7 @@ const LEASE_PING_MS = 5000;
  * order), and deletes an entry only once the broker confirmed all of its events: an event
  * committed in PostgreSQL reaches the exchange however long the broker is away, and a crash
  * between publish and delete publishes it again (at least once). One replica relays at a time
- * (RelayLease); the others stand by and take over within about STANDBY_POLL_MS.
+ * (SessionLease 'feedRelay'); the others stand by and take over within about STANDBY_POLL_MS.
  */
 @Injectable()
 export class FeedRelay implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -40,6 +41,7 @@ export class FeedRelay implements OnApplicationBootstrap, OnApplicationShutdown 
   constructor(
     private readonly config: FeedConfig,
     private readonly database: DatabaseService,
+    private readonly outbox: FeedOutbox,
     private readonly publisher: OutboundPublisher,
     private readonly signal: FeedSignal,
     private readonly metrics: FeedMetrics,
@@ -78,10 +80,10 @@ export class FeedRelay implements OnApplicationBootstrap, OnApplicationShutdown 
 
   private async relay(): Promise<void> {
     while (!this.stop.signal.aborted) {
-      let lease: RelayLease | null = null;
+      let lease: SessionLease | null = null;
       let failed = false;
       try {
-        lease = await RelayLease.acquire(this.database.dataSource);
+        lease = await SessionLease.acquire(this.database.dataSource, 'feedRelay');
         if (lease) {
           this.metrics.active.set(1);
           await this.relayWhileLeading(lease);
@@ -98,13 +100,13 @@ export class FeedRelay implements OnApplicationBootstrap, OnApplicationShutdown 
     }
   }
 
-  private async relayWhileLeading(lease: RelayLease): Promise<void> {
+  private async relayWhileLeading(lease: SessionLease): Promise<void> {
     let pinged = Date.now();
     while (!this.stop.signal.aborted) {
       if (!this.publisher.usable) {
         this.report(false, 'waiting for the broker');
         if (Date.now() - pinged >= LEASE_PING_MS) {
-          // Keeps the lease's session busy (RelayLease ends an idle one) and notices a lost database.
+          // Keeps the lease's session busy (PostgreSQL ends an idle one) and notices a lost database.
           await lease.runner.query('SELECT 1');
           pinged = Date.now();
         }
@@ -118,8 +120,8 @@ export class FeedRelay implements OnApplicationBootstrap, OnApplicationShutdown 
   }
 
   /** Publishes the oldest entries and deletes them once confirmed; returns how many events went out. */
-  private async round(lease: RelayLease): Promise<number> {
-    const entries = await readOutbox(lease.runner, MAX_EVENTS_PER_ROUND);
+  private async round(lease: SessionLease): Promise<number> {
+    const entries = await this.outbox.oldest(lease.runner, MAX_EVENTS_PER_ROUND);
     if (entries.length === 0) return 0;
     const events = await readEvents(lease.runner, [...new Set(entries.flatMap((entry) => entry.eventIds))]);
     const { eventsExchange } = this.publisher.topology;
@@ -143,7 +145,7 @@ export class FeedRelay implements OnApplicationBootstrap, OnApplicationShutdown 
     const results = await Promise.allSettled(confirms);
     const failed = results.find((result) => result.status === 'rejected');
     if (failed?.status === 'rejected') throw failed.reason;
-    await deleteOutbox(
+    await this.outbox.remove(
       lease.runner,
       entries.map((entry) => entry.position),
     );
@@ -156,7 +158,7 @@ export class FeedRelay implements OnApplicationBootstrap, OnApplicationShutdown 
     while (!this.stop.signal.aborted) {
       const runner = this.database.dataSource.createQueryRunner();
       try {
-        const { events, oldestSeconds } = await sampleOutbox(runner);
+        const { events, oldestSeconds } = await this.outbox.sample(runner);
         this.metrics.outboxEvents.set(events);
         this.metrics.outboxOldestSeconds.set(oldestSeconds);
       } catch {

@@ -10,8 +10,8 @@ import { parseArgs } from 'node:util';
 import { DataSource } from 'typeorm';
 import { validateEnvSubset } from '../config/env.schema';
 import { timestampOf } from '../envelope/envelope';
-import { dataSourceOptions } from '../events/data-source.options';
-import { replayEvents, type ReplayRange } from './feed.replay';
+import { dataSourceOptions } from '../database/data-source.options';
+import { FeedOutbox, type ReplayRange } from '../events/feed-outbox';
 
 export const USAGE = `usage: npm run feed:replay -- --since <ISO 8601> --until <ISO 8601> [--name <event name>] [--api-space-id <id>]
 
@@ -95,7 +95,7 @@ export async function runReplayCli(
   const dataSource = new DataSource(dataSourceOptions(databaseUrl));
   try {
     await dataSource.initialize();
-    const events = await replayEvents(dataSource, range);
+    const events = await new FeedOutbox(dataSource).replay(range);
     const filters = [
       range.name !== undefined ? `, name ${range.name}` : '',
       range.apiSpaceId !== undefined ? `, API space ${range.apiSpaceId}` : '',

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { connect, type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelay, type Backoff } from '../common/backoff';
 import { BrokerUnavailableError } from './broker-unavailable.error';
 import { describe, publishConfirmed, type PublishLimits } from './confirmed-publish';
 
@@ -13,9 +14,10 @@ export interface AmqpConnectionOptions {
   /** Shown in logs and in the broker's connection list. */
   name: string;
   topology: Topology;
-  /** Runs on every fresh channel, after the topology is declared (e.g. to start consuming). */
-  onChannel?: (channel: ConfirmChannel) => Promise<void>;
 }
+
+/** Runs on every fresh channel, after the topology is declared (e.g. to start consuming). */
+export type ChannelSetup = (channel: ConfirmChannel) => Promise<void>;
 
 export interface ConnectionStatus {
   /** A publish can be confirmed now: connected and not blocked by the broker. */
@@ -27,6 +29,8 @@ export interface ConnectionStatus {
 /** Seconds between heartbeats when the URL names none: a silent broker is noticed in about 20 s. */
 const HEARTBEAT_SECONDS = 10;
 const CONNECT_TIMEOUT_MS = 5000;
+/** Between attempts to reach a node: 250 ms doubling to 5 s, spread ±20 % so replicas do not reconnect in step. */
+const RECONNECT_BACKOFF: Backoff = { baseMs: 250, maxMs: 5000, jitter: 0.2 };
 
 /**
  * One AMQP connection with one confirm channel, re-established on its own after the broker goes
@@ -46,6 +50,7 @@ export class AmqpConnection {
   private redeclaring = false;
   /** Message ids of mandatory publishes the broker returned as unroutable (before their confirm). */
   private readonly returned = new Set<string>();
+  private onChannel: ChannelSetup | null = null;
 
   constructor(private readonly options: AmqpConnectionOptions) {
     if (options.urls.length === 0) throw new Error('AmqpConnection needs at least one URL');
@@ -66,6 +71,12 @@ export class AmqpConnection {
   /** Starts connecting in the background and returns at once. */
   start(): void {
     this.running ??= this.run();
+  }
+
+  /** Starts connecting, running `setup` on every fresh channel (a consumer's basic.consume). */
+  startWith(setup: ChannelSetup): void {
+    this.onChannel = setup;
+    this.start();
   }
 
   async close(): Promise<void> {
@@ -155,7 +166,7 @@ export class AmqpConnection {
         this.model = null;
         this.logger.warn(`connecting to ${hostOf(url)} failed: ${this.lastError}`);
       }
-      const delay = Math.min(5000, 250 * 2 ** Math.min(attempt++, 5)) * (0.8 + Math.random() * 0.4);
+      const delay = backoffDelay(attempt++, RECONNECT_BACKOFF);
       await sleep(delay, undefined, { signal: this.stop.signal }).catch(() => undefined);
     }
   }
@@ -199,7 +210,7 @@ export class AmqpConnection {
     await declareTopology(channel, this.options.topology);
     this.returned.clear();
     this.current = channel;
-    await this.options.onChannel?.(channel);
+    await this.onChannel?.(channel);
     return { lost };
   }
 

@@ -1,6 +1,7 @@
-import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { BrokerConfig } from '../config/config.slices';
-import { AmqpConnection } from './amqp-connection';
+import type { AmqpConnection } from './amqp-connection';
+import { InjectConnection } from './broker-connections';
 import { BrokerUnavailableError } from './broker-unavailable.error';
 import { DeliveryHeaders } from './delivery-message';
 import { topologyFor, type Topology } from './topology';
@@ -11,25 +12,14 @@ import { topologyFor, type Topology } from './topology';
  * so a crash in the middle loses nothing and repeats at most the one in hand (storage ignores repeats).
  */
 @Injectable()
-export class DeadLetterQueue implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly connection: AmqpConnection;
+export class DeadLetterQueue {
   private readonly topology: Topology;
 
-  constructor(private readonly config: BrokerConfig) {
+  constructor(
+    private readonly config: BrokerConfig,
+    @InjectConnection('deadLetters') private readonly connection: AmqpConnection,
+  ) {
     this.topology = topologyFor(config.prefix);
-    this.connection = new AmqpConnection({
-      urls: config.urls,
-      name: `${config.prefix}-dead-letters`,
-      topology: this.topology,
-    });
-  }
-
-  onApplicationBootstrap(): void {
-    this.connection.start();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.connection.close();
   }
 
   async count(): Promise<number> {

@@ -1,9 +1,8 @@
-import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { BrokerConfig } from '../config/config.slices';
-import { HealthRegistry } from '../health/health.registry';
 import { Metrics } from '../metrics/metrics.service';
-import { AmqpConnection } from './amqp-connection';
-import { brokerProbe } from './broker.probe';
+import type { AmqpConnection } from './amqp-connection';
+import { InjectConnection } from './broker-connections';
 import { deliveryProperties, type DeliveryMessage } from './delivery-message';
 import { topologyFor, type Topology } from './topology';
 import { traceDeliveryPublish } from '../tracing/tracing.spans';
@@ -14,30 +13,15 @@ import { traceDeliveryPublish } from '../tracing/tracing.spans';
  * Its connection is what an instance that receives webhooks needs to be ready.
  */
 @Injectable()
-export class DeliveryPublisher implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly connection: AmqpConnection;
+export class DeliveryPublisher {
   private readonly topology: Topology;
 
   constructor(
     private readonly config: BrokerConfig,
     private readonly metrics: Metrics,
-    health: HealthRegistry,
+    @InjectConnection('intake') private readonly connection: AmqpConnection,
   ) {
     this.topology = topologyFor(config.prefix);
-    this.connection = new AmqpConnection({
-      urls: config.urls,
-      name: `${config.prefix}-publisher`,
-      topology: this.topology,
-    });
-    health.register(brokerProbe('publisher', this.connection, 'receiving'));
-  }
-
-  onApplicationBootstrap(): void {
-    this.connection.start();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.connection.close();
   }
 
   async publish(message: DeliveryMessage): Promise<void> {

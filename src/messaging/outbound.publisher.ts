@@ -1,9 +1,8 @@
-import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { Options } from 'amqplib';
 import { BrokerConfig } from '../config/config.slices';
-import { HealthRegistry } from '../health/health.registry';
-import { AmqpConnection, type PublishLimits } from './amqp-connection';
-import { brokerProbe } from './broker.probe';
+import type { AmqpConnection, PublishLimits } from './amqp-connection';
+import { InjectConnection } from './broker-connections';
 import { topologyFor, type Topology } from './topology';
 
 /**
@@ -12,29 +11,14 @@ import { topologyFor, type Topology } from './topology';
  * must not wait behind it.
  */
 @Injectable()
-export class OutboundPublisher implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly connection: AmqpConnection;
+export class OutboundPublisher {
   readonly topology: Topology;
 
   constructor(
     private readonly config: BrokerConfig,
-    health: HealthRegistry,
+    @InjectConnection('outbound') private readonly connection: AmqpConnection,
   ) {
     this.topology = topologyFor(config.prefix);
-    this.connection = new AmqpConnection({
-      urls: config.urls,
-      name: `${config.prefix}-outbound`,
-      topology: this.topology,
-    });
-    health.register(brokerProbe('outbound', this.connection, 'nothing'));
-  }
-
-  onApplicationBootstrap(): void {
-    this.connection.start();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.connection.close();
   }
 
   get usable(): boolean {

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { DatabaseService } from '../events/database.service';
+import type { DatabaseService } from '../database/database.service';
 import { Metrics } from '../metrics/metrics.service';
 import { RetentionJob } from './retention.job';
 import type { RetentionOptions } from './retention.options';

@@ -7,9 +7,9 @@ import {
 } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RetentionConfig } from '../config/config.slices';
-import { DatabaseService } from '../events/database.service';
+import { DatabaseService } from '../database/database.service';
 import { Metrics } from '../metrics/metrics.service';
-import { RetentionLease } from './retention.lease';
+import { SessionLease } from '../database/session-lease';
 import { RetentionMetrics } from './retention.metrics';
 import { RETENTION_OPTIONS, type RetentionOptions } from './retention.options';
 import { runRetentionPass, type PassResult } from './retention.pass';
@@ -17,11 +17,17 @@ import { runRetentionPass, type PassResult } from './retention.pass';
 /**
  * Removes webhook_events and quarantined_deliveries rows received more than RETENTION_DAYS ago:
  * soon after the schema is ready, then every `intervalMs`, in small batches that never hold a lock
- * long (see retention.statements.ts). One replica works at a time (RetentionLease); the others find
+ * long (see retention.statements.ts). One replica works at a time (SessionLease 'retention'); the others find
  * the lock taken and wait for their next turn. entity_revisions is never touched: every entity keeps
  * its latest state. Rows younger than the cutoff stay, so a repeated eventId within RETENTION_DAYS
  * is still recognised as a duplicate. With RETENTION_DAYS unset nothing runs and no metric exists.
  */
+/**
+ * A pass rests between batches at least three times as long as each took (retention.options.ts), its
+ * session idle meanwhile: the lease's idle-session limit leaves room for a batch slowed to minutes.
+ */
+const RETENTION_IDLE_SESSION_TIMEOUT_MS = 10 * 60 * 1000;
+
 @Injectable()
 export class RetentionJob implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Retention');
@@ -63,7 +69,11 @@ export class RetentionJob implements OnApplicationBootstrap, BeforeApplicationSh
   async runPass(): Promise<PassResult | null> {
     const days = this.config.days;
     if (days === null || this.stop.signal.aborted) return null;
-    const lease = await RetentionLease.acquire(this.database.dataSource);
+    const lease = await SessionLease.acquire(
+      this.database.dataSource,
+      'retention',
+      RETENTION_IDLE_SESSION_TIMEOUT_MS,
+    );
     if (!lease) return null;
     try {
       const result = await runRetentionPass({

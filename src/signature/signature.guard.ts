@@ -5,8 +5,8 @@ import {
   UnauthorizedException,
   type RawBodyRequest,
 } from '@nestjs/common';
-import type { Request } from 'express';
 import { Metrics } from '../metrics/metrics.service';
+import type { SignedRequest } from './signed-by';
 import { SpaceSecrets } from './space-secrets';
 import { SIGNATURE_HEADER } from './signature.verifier';
 
@@ -20,7 +20,8 @@ const REFUSALS = {
 
 /**
  * Lets a request through only when X-Comapi-Signature matches its raw body (`request.rawBody`, set
- * before anything parses it) under one of the secrets in force (SpaceSecrets decides).
+ * before anything parses it) under one of the secrets in force (SpaceSecrets decides), and sets who
+ * signed it on the request (`request.signer`, read with @SignedBy()).
  */
 @Injectable()
 export class SignatureGuard implements CanActivate {
@@ -30,10 +31,13 @@ export class SignatureGuard implements CanActivate {
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<RawBodyRequest<Request>>();
+    const request = context.switchToHttp().getRequest<RawBodyRequest<SignedRequest>>();
     if (!request.rawBody) throw new Error('SignatureGuard needs the raw body (RawBodyMiddleware)');
     const verification = this.secrets.verify(request.rawBody, request.headers[SIGNATURE_HEADER]);
-    if (verification.ok) return true;
+    if (verification.ok) {
+      request.signer = { space: verification.space, key: verification.key };
+      return true;
+    }
     this.metrics.countDelivery('bad_signature');
     throw new UnauthorizedException(REFUSALS[verification.problem]);
   }

@@ -1,10 +1,15 @@
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COLON = 0x3a;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
+import {
+  BACKSLASH,
+  CLOSE_BRACE as CLOSE_OBJECT,
+  CLOSE_BRACKET as CLOSE_ARRAY,
+  COLON,
+  OPEN_BRACE as OPEN_OBJECT,
+  OPEN_BRACKET as OPEN_ARRAY,
+  QUOTE,
+  skipSpace,
+  stringEnd,
+} from '../envelope/json-text';
+
 const KEY = Buffer.from('apiSpaceId');
 
 /** Bytes looked at, at most: Dotdigital puts apiSpaceId before the payload, in the first few hundred. */
@@ -50,16 +55,6 @@ export function apiSpaceIdHint(body: Buffer, limit = HINT_SCAN_LIMIT): string | 
   return null;
 }
 
-/** The position of the quote closing the string opened at `open`, or -1 when it is not in view. */
-function stringEnd(view: Buffer, open: number): number {
-  for (let quote = view.indexOf(QUOTE, open + 1); quote !== -1; quote = view.indexOf(QUOTE, quote + 1)) {
-    let backslashes = 0;
-    while (view[quote - 1 - backslashes] === BACKSLASH) backslashes++;
-    if (backslashes % 2 === 0) return quote;
-  }
-  return -1;
-}
-
 function isKey(view: Buffer, open: number, close: number): boolean {
   if (close - open - 1 !== KEY.length) return false;
   // A loop over ten bytes: cheaper than a call into Buffer.compare for every short string.
@@ -72,9 +67,9 @@ function isKey(view: Buffer, open: number, close: number): boolean {
  * was not a key followed by a string (a value that happens to read apiSpaceId, a number, null).
  */
 function stringValueAfter(view: Buffer, from: number): string | null | undefined {
-  let i = skipWhitespace(view, from);
+  let i = skipSpace(view, from);
   if (view[i] !== COLON) return undefined;
-  i = skipWhitespace(view, i + 1);
+  i = skipSpace(view, i + 1);
   if (view[i] !== QUOTE) return undefined;
   const close = stringEnd(view, i);
   if (close === -1 || close - i - 1 > MAX_SPACE_ID_BYTES) return null;
@@ -87,10 +82,4 @@ function stringValueAfter(view: Buffer, from: number): string | null | undefined
   } catch {
     return null;
   }
-}
-
-function skipWhitespace(view: Buffer, from: number): number {
-  let i = from;
-  while (view[i] === 0x20 || view[i] === 0x0a || view[i] === 0x0d || view[i] === 0x09) i++;
-  return i;
 }

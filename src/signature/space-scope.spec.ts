@@ -1,6 +1,8 @@
+import { summarizeDelivery } from '../envelope/delivery.parser';
 import { namesOnlySpace } from './space-scope';
 
-const names = (text: string) => namesOnlySpace(Buffer.from(text), 'space-a');
+/** As the intake reads a body: its one parse (summarizeDelivery) names the spaces. */
+const names = (text: string) => namesOnlySpace(summarizeDelivery(Buffer.from(text)).apiSpaceIds, 'space-a');
 
 describe(namesOnlySpace.name, () => {
   it.each([

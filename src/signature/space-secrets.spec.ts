@@ -7,7 +7,8 @@ import { Metrics } from '../metrics/metrics.service';
 import { keyFingerprint } from './secret-ring';
 import { SignatureMetrics } from './signature.metrics';
 import { sign } from './signature.verifier';
-import { SPACE_MISMATCH_REASON } from './space-scope';
+import { summarizeDelivery } from '../envelope/delivery.parser';
+import { SPACE_MISMATCH_REASON, spaceMismatch, type Signer } from './space-scope';
 import { SpaceSecrets } from './space-secrets';
 
 const A_OLD = 'space-a-old-secret-000000001';
@@ -118,12 +119,16 @@ describe(SpaceSecrets.name, () => {
       [bodyOf('space-b', 'space-a'), ANY, null],
       [bodyOf(null), GLOBAL, null],
     ];
+    // The intake's reading: who signed (the guard's verification) and the spaces its one parse named.
+    const mismatchOf = (body: Buffer, signer: Signer | null) =>
+      signer === null ? null : spaceMismatch(signer, summarizeDelivery(body).apiSpaceIds);
     for (const [body, secret, reason] of cases) {
-      expect(secrets.verify(body, sign(body, secret)).ok).toBe(true);
-      expect(secrets.spaceMismatch(body)).toBe(reason);
+      const verification = secrets.verify(body, sign(body, secret));
+      expect(verification.ok).toBe(true);
+      expect(mismatchOf(body, verification.ok ? verification : null)).toBe(reason);
     }
     // A body this instance did not verify (an operator's replay) is not judged.
-    expect(secrets.spaceMismatch(bodyOf('space-b'))).toBeNull();
+    expect(mismatchOf(bodyOf('space-b'), null)).toBeNull();
   });
 
   it('counts each match by space and key fingerprint', async () => {

@@ -4,7 +4,6 @@ import { SignatureConfig } from '../config/config.slices';
 import { FileWatch } from './file-watch';
 import { SecretRing, type Verification } from './secret-ring';
 import { SignatureMetrics } from './signature.metrics';
-import { SPACE_MISMATCH_REASON, namesOnlySpace } from './space-scope';
 import { SpacesFileError, parseSpacesFile, spacesFileWarnings } from './spaces-file';
 
 export type ReloadTrigger = 'SIGHUP' | 'change';
@@ -22,11 +21,6 @@ export class SpaceSecrets implements OnModuleInit, OnModuleDestroy {
   /** The file's text as last read, so a change event that changed nothing is not a reload. */
   private lastText?: string;
   private watch?: FileWatch;
-  /**
-   * The API space whose secret verified a body, from the guard to the intake (same Buffer object);
-   * weak, so nothing outlives its request. Absent: verified by a secret valid for any space.
-   */
-  private readonly signedBySpace = new WeakMap<Buffer, string>();
   private readonly onHangup = () => this.reload('SIGHUP');
 
   constructor(
@@ -60,21 +54,8 @@ export class SpaceSecrets implements OnModuleInit, OnModuleDestroy {
   verify(body: Buffer, header: string | string[] | undefined): Verification {
     if (!this.ring) throw new Error('SpaceSecrets used before the application was initialised');
     const verification = this.ring.verify(body, header);
-    if (verification.ok) {
-      this.metrics.countMatch(verification);
-      if (verification.space !== null) this.signedBySpace.set(body, verification.space);
-    }
+    if (verification.ok) this.metrics.countMatch(verification);
     return verification;
-  }
-
-  /**
-   * Why a verified, parseable delivery must be quarantined rather than stored: it was signed with
-   * one API space's secret and not every envelope names that space. Null otherwise, and for bodies
-   * this class did not verify (an operator's replay).
-   */
-  spaceMismatch(body: Buffer): string | null {
-    const space = this.signedBySpace.get(body);
-    return space === undefined || namesOnlySpace(body, space) ? null : SPACE_MISMATCH_REASON;
   }
 
   /**

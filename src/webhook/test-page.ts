@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Backlog } from './queue-backlog';
+import type { Backlog } from './test-page-storage';
 import { TEST_PAGE_SCRIPT, TEST_PAGE_STYLE } from './test-page.script';
 
 /** What the roles with PostgreSQL (all) add to the page: is storage healthy, how far behind it is. */

@@ -5,7 +5,7 @@ import { Lifecycle } from '../lifecycle/lifecycle';
 import { BrokerUnavailableError } from '../messaging/broker-unavailable.error';
 import { DeliveryPublisher } from '../messaging/delivery.publisher';
 import { Metrics } from '../metrics/metrics.service';
-import { SpaceSecrets } from '../signature/space-secrets';
+import { spaceMismatch, type Signer } from '../signature/space-scope';
 import type { ReceivedDelivery } from './received-delivery';
 import type { WebhookAck } from './webhook.dto';
 
@@ -22,20 +22,19 @@ export class WebhookIntake {
     private readonly publisher: DeliveryPublisher,
     private readonly lifecycle: Lifecycle,
     private readonly metrics: Metrics,
-    private readonly secrets: SpaceSecrets,
   ) {}
 
-  async receive(delivery: ReceivedDelivery, body: Buffer): Promise<WebhookAck> {
+  async receive(delivery: ReceivedDelivery, body: Buffer, signer: Signer): Promise<WebhookAck> {
     if (this.lifecycle.shuttingDown) {
       this.metrics.countDelivery('broker_unavailable');
       throw new RetryLaterError('this instance is shutting down');
     }
     // Only the counts outlive the parse: the envelopes die young instead of being held (and
     // promoted to the old generation) across the broker round trip. The consumer parses again.
-    const { problem, itemCount, wellFormed, malformed } = summarizeDelivery(body);
+    const { problem, itemCount, wellFormed, malformed, apiSpaceIds } = summarizeDelivery(body);
     delivery.itemCount = itemCount;
     // Only a readable body has envelopes to check; a malformed one keeps its 400.
-    const quarantineReason = problem === null ? this.secrets.spaceMismatch(body) : null;
+    const quarantineReason = problem === null ? spaceMismatch(signer, apiSpaceIds) : null;
     try {
       await this.publisher.publish({
         deliveryId: delivery.deliveryId,

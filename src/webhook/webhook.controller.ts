@@ -1,4 +1,14 @@
-import { Controller, Get, Header, HttpCode, HttpStatus, Post, Req, UseGuards } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Header,
+  HttpCode,
+  HttpStatus,
+  Optional,
+  Post,
+  Req,
+  UseGuards,
+} from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -14,15 +24,15 @@ import {
   getSchemaPath,
 } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { consumes } from '../app.roles';
-import { AppConfig, BrokerConfig, HttpConfig } from '../config/config.slices';
-import { HealthRegistry, type HealthProbe } from '../health/health.registry';
+import { AppConfig, HttpConfig } from '../config/config.slices';
 import { Readiness } from '../health/readiness';
 import { SignatureGuard } from '../signature/signature.guard';
+import { SignedBy } from '../signature/signed-by';
+import type { Signer } from '../signature/space-scope';
 import { freshEnvelope } from './example-envelope';
-import { QueueBacklog } from './queue-backlog';
 import { RawBytes, Received, type ReceivedDelivery } from './received-delivery';
-import { TEST_PAGE_CSP, renderTestPage, type StorageState } from './test-page';
+import { TEST_PAGE_CSP, renderTestPage } from './test-page';
+import { TestPageStorage } from './test-page-storage';
 import {
   DELIVERY_ID_HEADER,
   ERROR_EXAMPLES,
@@ -45,18 +55,14 @@ const PRINTABLE_HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 @ApiExtraModels(EnvelopeDoc, ErrorBody)
 @Controller('webhook')
 export class WebhookController {
-  private readonly backlog: QueueBacklog;
-
   constructor(
     private readonly intake: WebhookIntake,
     private readonly readiness: Readiness,
     private readonly app: AppConfig,
     private readonly http: HttpConfig,
-    private readonly health: HealthRegistry,
-    broker: BrokerConfig,
-  ) {
-    this.backlog = new QueueBacklog(broker.urls, broker.prefix);
-  }
+    /** Only in the roles that store (app.module.ts decides): the page's storage section. */
+    @Optional() private readonly storage?: TestPageStorage,
+  ) {}
 
   @Get()
   @Header('Content-Type', 'text/html; charset=utf-8')
@@ -74,7 +80,7 @@ export class WebhookController {
   @ApiProduces('text/html')
   @ApiOkResponse({ description: 'A small HTML page.', schema: { type: 'string' } })
   async page(@Req() req: Request): Promise<string> {
-    const [verdict, storage] = await Promise.all([this.readiness.check(), this.storageState()]);
+    const [verdict, storage] = await Promise.all([this.readiness.check(), this.storage?.state() ?? null]);
     return renderTestPage({
       ...verdict,
       role: this.app.role,
@@ -152,25 +158,12 @@ export class WebhookController {
     headers: { ...DELIVERY_ID_HEADER, ...RETRY_AFTER_HEADER },
     content: errorContent(503),
   })
-  receive(@Received() delivery: ReceivedDelivery, @RawBytes() body: Buffer): Promise<WebhookAck> {
-    return this.intake.receive(delivery, body);
-  }
-
-  /** In the roles that store (all): the database probe, the consumer's connection, the queue backlog. */
-  private async storageState(): Promise<StorageState | null> {
-    if (!consumes(this.app.role)) return null;
-    const probes = this.health.list();
-    const state = async (probe: HealthProbe | undefined) => {
-      if (!probe) return null;
-      const { up, state } = await probe.check();
-      return { up, state };
-    };
-    const [database, consumer, backlog] = await Promise.all([
-      state(probes.find((probe) => probe.dependency === 'postgres')),
-      state(probes.find((probe) => probe.dependency === 'rabbitmq' && probe.part === 'consumer')),
-      this.backlog.read(),
-    ]);
-    return { database: database ?? { up: false, state: 'no database in this role' }, consumer, backlog };
+  receive(
+    @Received() delivery: ReceivedDelivery,
+    @RawBytes() body: Buffer,
+    @SignedBy() signer: Signer,
+  ): Promise<WebhookAck> {
+    return this.intake.receive(delivery, body, signer);
   }
 
   /** `http(s)://host` as the client addressed this instance (Host header), for the curl line. */

@@ -1,10 +1,8 @@
 import { Get, HttpStatus, NotFoundException, Param, Post, Req } from '@nestjs/common';
 import { ApiBody } from '@nestjs/swagger';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { Request } from 'express';
-import type { DataSource } from 'typeorm';
 import { z } from 'zod';
-import { replayEvents } from '../../feed/feed.replay';
+import { FeedOutbox } from '../../events/feed-outbox';
 import { EntityStory, EventPage, EventView, EventsReplayed, ReplayRequest } from '../admin.views';
 import { AdminController, AdminEndpoint } from '../http/admin.decorators';
 import { AdminCursors } from '../http/admin-cursors';
@@ -72,7 +70,7 @@ export class EventsController {
   constructor(
     private readonly queries: EventQueries,
     private readonly cursors: AdminCursors,
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly outbox: FeedOutbox,
   ) {}
 
   @Get('events')
@@ -126,7 +124,7 @@ export class EventsController {
       throw badParameter(String(issue.path[0] ?? 'body'), issue.message);
     }
     if (parsed.data.until <= parsed.data.since) throw badParameter('until', 'must be later than since');
-    return { events: await replayEvents(this.dataSource, parsed.data) };
+    return { events: await this.outbox.replay(parsed.data) };
   }
 }
 

@@ -1,4 +1,4 @@
-/** `npm run migration:run`: applies pending migrations to DATABASE_URL and exits. */
+/** `npm run migration:run` (dist/database/migrate.js): applies pending migrations to DATABASE_URL and exits. */
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { validateEnvSubset } from '../config/env.schema';

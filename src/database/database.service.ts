@@ -4,6 +4,8 @@ import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool, PoolClient } from 'pg';
 import type { DataSource } from 'typeorm';
+import { backoffDelay, type Backoff } from '../common/backoff';
+import { within } from '../common/within';
 import { HealthRegistry } from '../health/health.registry';
 import { runMigrationsLocked } from './migrations.runner';
 
@@ -14,6 +16,9 @@ import { runMigrationsLocked } from './migrations.runner';
  * as a worker holding a batch is concerned. Far above any statement of this service.
  */
 export const SILENT_CONNECTION_MS = 60_000;
+
+/** Between attempts to connect and migrate: 500 ms doubling to 5 s. */
+const CONNECT_BACKOFF: Backoff = { baseMs: 250, maxMs: 5000, jitter: 0 };
 
 /**
  * Connects to PostgreSQL and applies pending migrations in the background, retrying with back-off
@@ -55,21 +60,12 @@ export class DatabaseService implements OnApplicationBootstrap, OnApplicationShu
   /** True when a trivial query answers within `timeoutMs`. */
   async ping(timeoutMs = 2000): Promise<boolean> {
     if (!this.dataSource.isInitialized) return false;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        this.dataSource.query('SELECT 1'),
-        new Promise(
-          (_, reject) =>
-            (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)),
-        ),
-      ]);
+      await within(this.dataSource.query('SELECT 1'), timeoutMs);
       return true;
     } catch (err) {
       this.lastError = (err as Error).message;
       return false;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -117,7 +113,7 @@ export class DatabaseService implements OnApplicationBootstrap, OnApplicationShu
         return;
       } catch (err) {
         this.lastError = (err as Error).message;
-        const delay = Math.min(5000, 250 * 2 ** Math.min(attempt, 5));
+        const delay = backoffDelay(attempt, CONNECT_BACKOFF);
         this.logger.warn(
           `not ready (attempt ${attempt}): ${(err as Error).message}; retrying in ${delay} ms`,
         );

@@ -1,11 +1,11 @@
 import type { DataSourceOptions } from 'typeorm';
-import { EntityRevision } from './entities/entity-revision.entity';
-import { FeedOutboxEntry } from './entities/feed-outbox.entity';
-import { QuarantinedDelivery } from './entities/quarantined-delivery.entity';
-import { WebhookEvent } from './entities/webhook-event.entity';
-import { InitialSchema1764403200000 } from './migrations/1764403200000-InitialSchema';
-import { FeedOutboxAndOperations1764921600000 } from './migrations/1764921600000-FeedOutboxAndOperations';
-import { EventTraceparent1765152000000 } from './migrations/1765152000000-EventTraceparent';
+import { EntityRevision } from '../events/entities/entity-revision.entity';
+import { FeedOutboxEntry } from '../events/entities/feed-outbox.entity';
+import { QuarantinedDelivery } from '../events/entities/quarantined-delivery.entity';
+import { WebhookEvent } from '../events/entities/webhook-event.entity';
+import { InitialSchema1764403200000 } from '../events/migrations/1764403200000-InitialSchema';
+import { FeedOutboxAndOperations1764921600000 } from '../events/migrations/1764921600000-FeedOutboxAndOperations';
+import { EventTraceparent1765152000000 } from '../events/migrations/1765152000000-EventTraceparent';
 
 export const MIGRATIONS_TABLE = 'schema_migrations';
 
