@@ -1,10 +1,13 @@
 import type { DataSourceOptions } from 'typeorm';
+import { AdminAuditEntry } from './entities/admin-audit.entity';
+import { ConsoleSession } from './entities/console-session.entity';
 import { EntityRevision } from './entities/entity-revision.entity';
 import { FeedOutboxEntry } from './entities/feed-outbox.entity';
 import { QuarantinedDelivery } from './entities/quarantined-delivery.entity';
 import { WebhookEvent } from './entities/webhook-event.entity';
 import { InitialSchema1764403200000 } from './migrations/1764403200000-InitialSchema';
 import { FeedOutboxAndOperations1764921600000 } from './migrations/1764921600000-FeedOutboxAndOperations';
+import { AuditAndConsoleSessions1765065600000 } from './migrations/1765065600000-AuditAndConsoleSessions';
 
 export const MIGRATIONS_TABLE = 'schema_migrations';
 
@@ -15,8 +18,19 @@ export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
   return {
     type: 'postgres',
     url: databaseUrl,
-    entities: [WebhookEvent, EntityRevision, QuarantinedDelivery, FeedOutboxEntry],
-    migrations: [InitialSchema1764403200000, FeedOutboxAndOperations1764921600000],
+    entities: [
+      WebhookEvent,
+      EntityRevision,
+      QuarantinedDelivery,
+      FeedOutboxEntry,
+      AdminAuditEntry,
+      ConsoleSession,
+    ],
+    migrations: [
+      InitialSchema1764403200000,
+      FeedOutboxAndOperations1764921600000,
+      AuditAndConsoleSessions1765065600000,
+    ],
     migrationsTableName: MIGRATIONS_TABLE,
     migrationsTransactionMode: 'each',
     synchronize: false,

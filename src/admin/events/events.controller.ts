@@ -1,11 +1,12 @@
 import { Get, HttpStatus, NotFoundException, Param, Post, Req } from '@nestjs/common';
 import { ApiBody } from '@nestjs/swagger';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { Request } from 'express';
-import type { DataSource } from 'typeorm';
 import { z } from 'zod';
-import { replayEvents } from '../../feed/feed.replay';
+import { AdminActions } from '../actions/admin-actions';
 import { EntityStory, EventPage, EventView, EventsReplayed, ReplayRequest } from '../admin.views';
+import { reasonOf } from '../http/action-reason';
+import { Actor } from '../http/admin-key.guard';
+import type { AdminActor } from '../http/admin-keys';
 import { AdminController, AdminEndpoint } from '../http/admin.decorators';
 import { AdminCursors } from '../http/admin-cursors';
 import { readJsonBody } from '../http/json-body';
@@ -72,7 +73,7 @@ export class EventsController {
   constructor(
     private readonly queries: EventQueries,
     private readonly cursors: AdminCursors,
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly actions: AdminActions,
   ) {}
 
   @Get('events')
@@ -112,21 +113,31 @@ export class EventsController {
   @Post('events/replay')
   @AdminEndpoint({
     summary: 'Publish stored events of a time range to the feed again (x-replayed)',
+    description: 'Needs an operator key and a reason; audited.',
     answer: EventsReplayed,
     status: HttpStatus.ACCEPTED,
   })
   @ApiBody({
     type: ReplayRequest,
-    examples: { day: { value: { since: '2026-11-20T00:00:00Z', until: '2026-11-21T00:00:00Z' } } },
+    examples: {
+      day: {
+        value: {
+          since: '2026-11-20T00:00:00Z',
+          until: '2026-11-21T00:00:00Z',
+          reason: 'new consumer backfill',
+        },
+      },
+    },
   })
-  async replay(@Req() req: Request): Promise<EventsReplayed> {
-    const parsed = replayRequest.safeParse(await readJsonBody(req));
+  async replay(@Req() req: Request, @Actor() actor: AdminActor): Promise<EventsReplayed> {
+    const body = await readJsonBody(req);
+    const parsed = replayRequest.safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       throw badParameter(String(issue.path[0] ?? 'body'), issue.message);
     }
     if (parsed.data.until <= parsed.data.since) throw badParameter('until', 'must be later than since');
-    return { events: await replayEvents(this.dataSource, parsed.data) };
+    return this.actions.replayEvents(actor, parsed.data, reasonOf(body));
   }
 }
 
