@@ -3,6 +3,7 @@ import { AdminModule } from './admin/admin.module';
 import { FaviconController } from './common/favicon.controller';
 import { consumes, servesWebhook } from './app.roles';
 import { ConfigModule } from './config/config.module';
+import { ConsoleModule } from './console/console.module';
 import { adminEnabled, type ConfigSlices } from './config/config.slices';
 import { ConsumerModule } from './consumer/consumer.module';
 import { HealthModule } from './health/health.module';
@@ -27,7 +28,7 @@ export class AppModule {
     ];
     if (servesWebhook(config.app.role)) imports.push(WebhookModule);
     if (consumes(config.app.role)) imports.push(ConsumerModule);
-    if (consumes(config.app.role) && adminEnabled(config.admin)) imports.push(AdminModule);
+    if (consumes(config.app.role) && adminEnabled(config.admin)) imports.push(AdminModule, ConsoleModule);
     return { module: AppModule, imports, controllers: [FaviconController] };
   }
 }

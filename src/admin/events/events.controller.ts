@@ -21,7 +21,7 @@ import {
 } from '../http/query-params';
 import { EventQueries } from './event.queries';
 
-const EVENT_FILTERS = {
+export const EVENT_FILTERS = {
   name: { schema: text(200).optional(), description: 'Event name, e.g. message.read.', type: 'string' },
   apiSpaceId: { schema: text().optional(), description: 'API space.', type: 'string' },
   entityType: {

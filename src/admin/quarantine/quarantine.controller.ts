@@ -37,7 +37,7 @@ const QUARANTINE_FILTERS = {
 const BIGINT_MAX = 9223372036854775807n;
 
 /** The row id (bigint): a whole number from 1 to 2^63 - 1, kept as exact text; else 400 naming `id`. */
-class RowId implements PipeTransform<string, string> {
+export class RowId implements PipeTransform<string, string> {
   transform(value: string): string {
     const id = /^\d{1,19}$/.test(value) ? BigInt(value) : 0n;
     if (id < 1n || id > BIGINT_MAX)
