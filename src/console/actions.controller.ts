@@ -4,14 +4,7 @@ import { isUtf8 } from 'node:buffer';
 import { z } from 'zod';
 import { AdminActions } from '../admin/actions/admin-actions';
 import { reasonSchema } from '../admin/http/action-reason';
-import {
-  PAGE_PARAMS,
-  ValidQuery,
-  badParameter,
-  optionalText,
-  text,
-  type ParsedQuery,
-} from '../admin/http/query-params';
+import { PAGE_PARAMS, badParameter, optionalText, text, type ParsedQuery } from '../admin/http/query-params';
 import { RowId } from '../admin/quarantine/quarantine.controller';
 import { QuarantineService } from '../admin/quarantine/quarantine.service';
 import { parseDelivery } from '../envelope/delivery.parser';
@@ -25,6 +18,7 @@ import { ConsoleReads } from './console-reads';
 import type { SessionView } from './console-sessions';
 import { ConsoleViews } from './console-views';
 import { ConsoleController } from './console.decorators';
+import { ConsoleQuery } from './console-query';
 import { windowOf } from './payload-search';
 
 const QUARANTINE = {
@@ -52,7 +46,7 @@ export class ActionsController {
 
   @Get('quarantine')
   async quarantineList(
-    @ValidQuery(QUARANTINE) { reason, limit, cursor }: ParsedQuery<typeof QUARANTINE>,
+    @ConsoleQuery(QUARANTINE) { reason, limit, cursor }: ParsedQuery<typeof QUARANTINE>,
     @Session() session: SessionView,
     @Res() res: Response,
   ): Promise<void> {
@@ -142,7 +136,7 @@ export class ActionsController {
   /** The plan first: how many events the range holds; the confirm form only once it was counted. */
   @Get('replay')
   async replayPlan(
-    @ValidQuery(REPLAY) query: ParsedQuery<typeof REPLAY>,
+    @ConsoleQuery(REPLAY) query: ParsedQuery<typeof REPLAY>,
     @Session() session: SessionView,
     @Res() res: Response,
   ): Promise<void> {

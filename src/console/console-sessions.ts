@@ -39,9 +39,12 @@ export class ConsoleSessions {
   /** The live session of a cookie value, its idle clock restarted; null when unknown or ended. */
   async resume(id: string): Promise<SessionView | null> {
     const rows: { role: AdminRole; key_id: string; csrf_token: string }[] = await this.dataSource.query(
-      `UPDATE console_sessions SET last_seen_at = now(), expires_at = now() + $2 * interval '1 minute'
-        WHERE id_hash = $1 AND expires_at > now()
-        RETURNING role, key_id, csrf_token`,
+      // A SELECT around the UPDATE: TypeORM answers an UPDATE's RETURNING as [rows, count].
+      `WITH touched AS (
+         UPDATE console_sessions SET last_seen_at = now(), expires_at = now() + $2 * interval '1 minute'
+          WHERE id_hash = $1 AND expires_at > now()
+          RETURNING role, key_id, csrf_token)
+       SELECT role, key_id, csrf_token FROM touched`,
       [hash(id), this.idleMinutes],
     );
     const [row] = rows;

@@ -67,6 +67,7 @@ export class ConsoleViews {
     session: SessionView | null,
     status = 200,
   ): void {
+    // Helpers last: a page's data cannot shadow them.
     const html = this.eta.render(view, { ...data, ...helpers(session), assets: this.assets });
     res.status(status).type('html').setHeader('Cache-Control', 'no-store');
     res.send(html);

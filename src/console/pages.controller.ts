@@ -4,12 +4,13 @@ import { z } from 'zod';
 import { AdminAudit } from '../admin/audit/admin-audit';
 import { EVENT_FILTERS } from '../admin/events/events.controller';
 import { AdminCursors } from '../admin/http/admin-cursors';
-import { PAGE_PARAMS, ValidQuery, optionalText, type ParsedQuery } from '../admin/http/query-params';
+import { PAGE_PARAMS, optionalText, type ParsedQuery } from '../admin/http/query-params';
 import { clearSessionCookie, Session, sessionCookie } from './console-auth';
 import { ConsoleReads } from './console-reads';
 import { ConsoleSessions, type SessionView } from './console-sessions';
 import { ConsoleViews } from './console-views';
 import { ConsoleController } from './console.decorators';
+import { ConsoleQuery } from './console-query';
 import { OverviewService } from './overview.service';
 import { parsePayloadSearch, windowOf } from './payload-search';
 
@@ -55,15 +56,16 @@ export class PagesController {
 
   @Get('events')
   async events(
-    @ValidQuery(SEARCH) { limit, cursor, since, until, search, ...filters }: ParsedQuery<typeof SEARCH>,
+    @ConsoleQuery(SEARCH) { limit, cursor, since, until, search, ...filters }: ParsedQuery<typeof SEARCH>,
     @Session() session: SessionView,
     @Res() res: Response,
   ): Promise<void> {
     const window = windowOf(since, until);
     const match = parsePayloadSearch(search);
     const page = await this.reads.search(filters, match, window, limit, cursor);
-    const form = { ...filters, search: search ?? '', since: local(window.since), until: local(window.until) };
-    this.views.send(res, 'events', { title: 'Events', nav: 'events', page, form, limit }, session);
+    const form = { ...filters, search: search ?? '', since: since ?? '', until: until ?? '' };
+    const span = { since: window.since.toISOString(), until: window.until.toISOString() };
+    this.views.send(res, 'events', { title: 'Events', nav: 'events', page, form, span, limit }, session);
   }
 
   @Get('events/:eventId')
@@ -81,7 +83,7 @@ export class PagesController {
   async entity(
     @Param('entityType') entityType: string,
     @Param('entityId') entityId: string,
-    @ValidQuery(SPACE) { apiSpaceId }: ParsedQuery<typeof SPACE>,
+    @ConsoleQuery(SPACE) { apiSpaceId }: ParsedQuery<typeof SPACE>,
     @Session() session: SessionView,
     @Res() res: Response,
   ): Promise<void> {
@@ -110,16 +112,11 @@ export class PagesController {
 
   @Get('audit')
   async trail(
-    @ValidQuery(PAGE_PARAMS) { limit, cursor }: ParsedQuery<typeof PAGE_PARAMS>,
+    @ConsoleQuery(PAGE_PARAMS) { limit, cursor }: ParsedQuery<typeof PAGE_PARAMS>,
     @Session() session: SessionView,
     @Res() res: Response,
   ): Promise<void> {
     const page = await this.audit.list(limit, cursor, this.cursors.audit);
     this.views.send(res, 'audit', { title: 'Audit trail', nav: 'audit', page, limit }, session);
   }
-}
-
-/** A datetime-local field's value (UTC, to the minute). */
-function local(date: Date): string {
-  return date.toISOString().slice(0, 16);
 }

@@ -17,8 +17,8 @@ const DAY = 86_400_000;
 const SEGMENT = /^[A-Za-z0-9_$@-]{1,200}$/;
 
 /**
- * `path=value` on the stored envelope: `payload.metadata.orderId=10442` (the `payload.` prefix is
- * optional, `apiSpaceId=…` reads the envelope's own field). Compared as text, as `#>>` reads it.
+ * `path=value` on the stored envelope: `payload.metadata.orderId=10442`, `apiSpaceId=…`. Compared
+ * as text, as `#>>` reads it.
  */
 export function parsePayloadSearch(text: string | undefined): PayloadMatch | null {
   const trimmed = text?.trim() ?? '';
@@ -26,7 +26,6 @@ export function parsePayloadSearch(text: string | undefined): PayloadMatch | nul
   const equals = trimmed.indexOf('=');
   if (equals <= 0) throw badParameter('search', 'write path=value, e.g. payload.metadata.orderId=10442');
   const path = trimmed.slice(0, equals).trim().split('.');
-  if (path[0] === 'payload' && path.length > 1) path.shift();
   if (path.length > 12 || !path.every((segment) => SEGMENT.test(segment)))
     throw badParameter(
       'search',
