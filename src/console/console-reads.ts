@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import type { EventView } from '../admin/admin.views';
 import { AdminCursors } from '../admin/http/admin-cursors';
+import type { Position } from '../admin/http/cursor';
 import { noNul } from '../admin/http/query-params';
 import { EventQueries, eventView, type EventFilters, type EventRow } from '../admin/events/event.queries';
 import { QuarantineService, type QuarantineFilters } from '../admin/quarantine/quarantine.service';
@@ -26,7 +27,30 @@ export class ConsoleReads {
     private readonly cursors: AdminCursors,
   ) {}
 
-  /** The events list: the filters of /admin/events, a payload match, always within a window. */
+  /**
+   * The events list's query: the filters of /admin/events and a payload match, always within a
+   * window, so the received_at index bounds what is read (exposed so its plan can be checked).
+   */
+  searchQuery(
+    filters: EventFilters,
+    match: PayloadMatch | null,
+    window: Window,
+    limit: number,
+    after: Position | null,
+  ) {
+    const query = this.events.listQuery(
+      { ...filters, since: window.since, until: window.until },
+      limit,
+      after,
+    );
+    if (match)
+      query.andWhere('e.payload #>> :payloadPath::text[] = :payloadValue', {
+        payloadPath: match.path,
+        payloadValue: match.value,
+      });
+    return query;
+  }
+
   async search(
     filters: EventFilters,
     match: PayloadMatch | null,
@@ -34,16 +58,7 @@ export class ConsoleReads {
     limit: number,
     cursor?: string,
   ) {
-    const query = this.events.listQuery(
-      { ...filters, since: window.since, until: window.until },
-      limit + 1,
-      this.cursors.events.decode(cursor),
-    );
-    if (match)
-      query.andWhere('e.payload #>> :payloadPath::text[] = :payloadValue', {
-        payloadPath: match.path,
-        payloadValue: match.value,
-      });
+    const query = this.searchQuery(filters, match, window, limit + 1, this.cursors.events.decode(cursor));
     const rows = await query.getRawMany<EventRow>();
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
