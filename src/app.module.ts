@@ -3,7 +3,8 @@ import { AdminModule } from './admin/admin.module';
 import { FaviconController } from './common/favicon.controller';
 import { consumes, servesWebhook } from './app.roles';
 import { ConfigModule } from './config/config.module';
-import type { ConfigSlices } from './config/config.slices';
+import { ConsoleModule } from './console/console.module';
+import { adminEnabled, type ConfigSlices } from './config/config.slices';
 import { ConsumerModule } from './consumer/consumer.module';
 import { FeedModule } from './feed/feed.module';
 import { HealthModule } from './health/health.module';
@@ -30,7 +31,7 @@ export class AppModule {
       HealthModule,
     ];
     const role = config.app.role;
-    const admin = consumes(role) && config.admin.apiKeys.length > 0;
+    const admin = consumes(role) && adminEnabled(config.admin);
     // Only the broker connections this role uses are opened.
     const connections: ConnectionName[] = [];
     if (servesWebhook(role)) connections.push('intake');
@@ -39,7 +40,7 @@ export class AppModule {
     imports.push(MessagingModule.forRoot(connections));
     if (servesWebhook(role)) imports.push(WebhookModule.forRoot({ storageState: consumes(role) }));
     if (consumes(role)) imports.push(ConsumerModule, FeedModule, RetentionModule);
-    if (admin) imports.push(AdminModule);
+    if (admin) imports.push(AdminModule, ConsoleModule);
     return { module: AppModule, imports, controllers: [FaviconController] };
   }
 }

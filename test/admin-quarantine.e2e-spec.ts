@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { StorageMetrics } from '../src/consumer/storage.metrics';
 import { startApp, type TestApp } from './support/app';
 import { BrokerProbe } from './support/broker';
@@ -110,8 +110,11 @@ describe('operations API: quarantine and dead letters', () => {
     return res.headers.get('x-delivery-id')!;
   }
 
-  const admin = (path: string, method = 'GET') =>
-    fetch(`${app.url}/admin${path}`, { method, headers: { Authorization: `Bearer ${KEY}` } });
+  const admin = (
+    path: string,
+    method = 'GET',
+    body = method === 'POST' ? '{"reason":"e2e test"}' : undefined,
+  ) => fetch(`${app.url}/admin${path}`, { method, body, headers: { Authorization: `Bearer ${KEY}` } });
   const json = async <T>(res: Response): Promise<T> => (await res.json()) as T;
 
   const rowsNow = () =>
@@ -309,11 +312,42 @@ describe('operations API: quarantine and dead letters', () => {
       expect(stored.deliveryId).toBe(deliveryId);
     });
 
-    it('replaying again publishes again, under another new delivery id (the audit shows the last)', async () => {
-      const first = (await rowOf(handIds[2])).replay_delivery_id!;
-      const second = await replay(handIds[2]);
-      expect(second).not.toBe(first);
-      expect((await rowOf(handIds[2])).replay_delivery_id).toBe(second);
+    it('refuses to replay an item again (409 naming when and as what), and changes nothing', async () => {
+      const before = await rowOf(handIds[2]);
+      const audited = await db.count(`SELECT count(*) FROM admin_audit`);
+      const res = await admin(`/quarantine/${handIds[2]}/replay`, 'POST');
+      expect(res.status).toBe(409);
+      expect((await json<{ message: string }>(res)).message).toContain(before.replay_delivery_id!);
+      expect(await rowOf(handIds[2])).toEqual(before);
+      expect(await db.count(`SELECT count(*) FROM admin_audit`)).toBe(audited);
+    });
+
+    it('writes one audit row per replay, with the key id, the reason and the new delivery id', async () => {
+      const rows = await db.rows<{
+        key_id: string;
+        action: string;
+        target: string;
+        reason: string;
+        result: unknown;
+      }>(`SELECT key_id, action, target, reason, result FROM admin_audit WHERE action = 'quarantine.replay'`);
+      const replayed = (await rowsNow()).filter((row) => row.replay_delivery_id !== null);
+      expect(rows).toHaveLength(replayed.length);
+      for (const row of replayed) {
+        expect(rows).toContainEqual({
+          key_id: createHash('sha256').update(KEY).digest('hex').slice(0, 8),
+          action: 'quarantine.replay',
+          target: `quarantine/${row.id}`,
+          reason: 'e2e test',
+          result: { deliveryId: row.replay_delivery_id },
+        });
+      }
+    });
+
+    it('refuses a replay without a reason (400 naming reason), and changes nothing', async () => {
+      const id = (await rowsNow()).find((row) => row.replayed_at === null)!.id;
+      const res = await admin(`/quarantine/${id}/replay`, 'POST', '{}');
+      expect([res.status, (await json<{ parameter: string }>(res)).parameter]).toEqual([400, 'reason']);
+      expect((await rowOf(id)).replayed_at).toBeNull();
     });
   });
 

@@ -46,9 +46,11 @@ describe('operations API: roles, logs and secrets', () => {
       method,
       headers: key === null ? {} : { Authorization: `Bearer ${key}` },
       body:
-        path === '/admin/events/replay'
-          ? '{"since":"2026-11-20T00:00:00Z","until":"2026-11-21T00:00:00Z"}'
-          : undefined,
+        method !== 'POST'
+          ? undefined
+          : path === '/admin/events/replay'
+            ? '{"since":"2026-11-20T00:00:00Z","until":"2026-11-21T00:00:00Z","reason":"role test"}'
+            : '{"reason":"role test"}',
     });
 
   /** Runs `check` against an in-process app of that environment, then closes it and its queues. */
@@ -189,6 +191,7 @@ describe('operations API: roles, logs and secrets', () => {
             body: JSON.stringify({
               since: new Date(Date.now() - 60_000).toISOString(),
               until: new Date(Date.now() + 60_000).toISOString(),
+              reason: 'log test',
             }),
           })
         ).status,
@@ -225,7 +228,7 @@ describe('operations API: roles, logs and secrets', () => {
         .filter((line) => line.includes('"statusCode":401') && line.includes('/admin/events'))
         .map((line) => JSON.parse(line) as { level: number; reason?: string });
       expect(refused.map(({ level, reason }) => [level, reason])).toEqual([
-        [40, 'the bearer key is not one of ADMIN_API_KEYS'],
+        [40, 'the bearer key is not one of ADMIN_API_KEYS or ADMIN_READ_KEYS'],
         [40, 'Authorization: Bearer <key> is required'],
       ]);
 

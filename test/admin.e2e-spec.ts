@@ -248,6 +248,12 @@ describe('operations API', () => {
       ['body', 'a body that is not JSON', '{"since": "2026-11-20T00:00:00Z",'],
       ['body', 'a JSON array', '[]'],
       ['since', 'no body at all (read as {})', ''],
+      ['reason', 'no reason', JSON.stringify({ since, until: '2026-11-21T00:00:00Z' })],
+      [
+        'reason',
+        'a reason of 2 characters',
+        JSON.stringify({ since, until: '2026-11-21T00:00:00Z', reason: ' ok ' }),
+      ],
     ])('POST /events/replay: answers 400 naming %s for %s', async (parameter, _, body) => {
       await expectBadParameter(
         admin('/events/replay', { method: 'POST', body, headers: { 'Content-Type': 'application/json' } }),
@@ -329,7 +335,7 @@ describe('operations API', () => {
       const res = await admin('/events/replay', {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ since, until, name }),
+        body: JSON.stringify({ since, until, name, reason: 'feed test' }),
       });
       expect(res.status).toBe(202);
       expect(await json(res)).toEqual({ events: 7 });
@@ -356,17 +362,27 @@ describe('operations API', () => {
       // A range with nothing in it: 202, no events; a space filter that matches none.
       const empty = await admin('/events/replay', {
         method: 'POST',
-        body: JSON.stringify({ since: '2001-01-01T00:00:00Z', until: '2001-01-02T00:00:00Z' }),
+        body: JSON.stringify({
+          since: '2001-01-01T00:00:00Z',
+          until: '2001-01-02T00:00:00Z',
+          reason: 'feed test',
+        }),
       });
       expect([empty.status, await json(empty)]).toEqual([202, { events: 0 }]);
       const otherSpace = await admin('/events/replay', {
         method: 'POST',
-        body: JSON.stringify({ since, until, name, apiSpaceId: 'no-such-space' }),
+        body: JSON.stringify({ since, until, name, apiSpaceId: 'no-such-space', reason: 'feed test' }),
       });
       expect([otherSpace.status, await json(otherSpace)]).toEqual([202, { events: 0 }]);
       const inSpace = await admin('/events/replay', {
         method: 'POST',
-        body: JSON.stringify({ since, until, name: `${name}-other`, apiSpaceId: 'space-e2e' }),
+        body: JSON.stringify({
+          since,
+          until,
+          name: `${name}-other`,
+          apiSpaceId: 'space-e2e',
+          reason: 'feed test',
+        }),
       });
       expect([inSpace.status, await json(inSpace)]).toEqual([202, { events: 1 }]);
       await waitFor(() => replayed().length === 8, { what: 'the eighth replayed event' });

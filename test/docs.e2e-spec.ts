@@ -165,6 +165,7 @@ describe('worker role', () => {
       ['get', '/admin/dead-letters'],
       ['post', '/admin/dead-letters/replay'],
       ['post', '/admin/events/replay'],
+      ['get', '/admin/audit'],
     ];
     expect(
       Object.entries(document.paths)

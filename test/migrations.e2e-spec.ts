@@ -55,11 +55,29 @@ const CONTRACT: Record<string, Record<string, string>> = {
     replay: 'boolean',
     enqueued_at: 'timestamp with time zone',
   },
+  admin_audit: {
+    id: 'bigint',
+    at: 'timestamp with time zone',
+    key_id: 'text',
+    action: 'text',
+    target: 'text',
+    reason: 'text',
+    result: 'jsonb',
+  },
+  console_sessions: {
+    id_hash: 'text',
+    role: 'text',
+    key_id: 'text',
+    csrf_token: 'text',
+    last_seen_at: 'timestamp with time zone',
+    expires_at: 'timestamp with time zone',
+  },
 };
 
 const MIGRATIONS = [
   'InitialSchema1764403200000',
   'FeedOutboxAndOperations1764921600000',
+  'AuditAndConsoleSessions1765065600000',
   'EventTraceparent1765152000000',
 ];
 
@@ -184,6 +202,7 @@ describe('migrations', () => {
     );
     expect(byName.quarantined_deliveries_received_idx).toContain('(received_at, id)');
     expect(byName.feed_outbox_pkey).toContain('("position")');
+    expect(byName.admin_audit_at_idx).toContain('(at, id)');
   });
 
   it('rejects an outcome outside applied, stale and untracked', async () => {

@@ -1,5 +1,8 @@
 import { Module } from '@nestjs/common';
 import { EventsModule } from '../events/events.module';
+import { AdminActions } from './actions/admin-actions';
+import { AdminAudit } from './audit/admin-audit';
+import { AuditController } from './audit/audit.controller';
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
 import { EventQueries } from './events/event.queries';
 import { EventsController } from './events/events.controller';
@@ -11,12 +14,21 @@ import { QuarantineService } from './quarantine/quarantine.service';
 
 /**
  * The operations API under /admin: find events, tell an entity's story, bring back what failed.
- * Present only in the roles with PostgreSQL and only when ADMIN_API_KEYS is set (app.module.ts);
- * otherwise /admin/* is 404.
+ * Present only in the roles with PostgreSQL and only when ADMIN_API_KEYS or ADMIN_READ_KEYS is set
+ * (app.module.ts); otherwise /admin/* is 404.
  */
 @Module({
   imports: [EventsModule],
-  controllers: [EventsController, QuarantineController, DeadLettersController],
-  providers: [EventQueries, QuarantineService, AdminCursors, AdminKeyGuard, AdminRequestLog],
+  controllers: [EventsController, QuarantineController, DeadLettersController, AuditController],
+  providers: [
+    EventQueries,
+    QuarantineService,
+    AdminCursors,
+    AdminKeyGuard,
+    AdminRequestLog,
+    AdminAudit,
+    AdminActions,
+  ],
+  exports: [EventQueries, QuarantineService, AdminCursors, AdminAudit, AdminActions],
 })
 export class AdminModule {}

@@ -102,11 +102,26 @@ export class ReplayAccepted {
   @ApiProperty({ description: 'The new delivery the kept bytes were published as.' }) deliveryId: string;
 }
 
+export class ActionReason {
+  @ApiProperty({
+    minLength: 3,
+    example: 'sender fixed; bring it back',
+    description: 'Why; kept in the audit trail.',
+  })
+  reason: string;
+}
+
 export class ReplayRequest {
   @ApiProperty({ format: 'date-time', description: 'received_at at or after.' }) since: string;
   @ApiProperty({ format: 'date-time', description: 'received_at before.' }) until: string;
   @ApiPropertyOptional({ example: 'message.read' }) name?: string;
   @ApiPropertyOptional() apiSpaceId?: string;
+  @ApiProperty({
+    minLength: 3,
+    example: 'new consumer backfill',
+    description: 'Why; kept in the audit trail.',
+  })
+  reason: string;
 }
 
 export class EventsReplayed {
@@ -131,4 +146,23 @@ export function exactInteger(value: string | null): number | string | null {
 
 export function isoOrNull(value: Date | null): string | null {
   return value ? value.toISOString() : null;
+}
+
+export class AuditView {
+  @ApiProperty({ example: 12 }) id: number;
+  @ApiProperty({ type: String, format: 'date-time' }) at: string;
+  @ApiProperty({
+    description: 'First 8 hex digits of the SHA-256 of the key that acted.',
+    example: '3fa2c91b',
+  })
+  keyId: string;
+  @ApiProperty({ enum: ['quarantine.replay', 'dead-letters.move', 'events.replay'] }) action: string;
+  @ApiProperty({ example: 'quarantine/17' }) target: string;
+  @ApiProperty({ example: 'fixed the sender; bring it back' }) reason: string;
+  @ApiProperty({ type: Object, description: 'What the action did.' }) result: RawJson;
+}
+
+export class AuditPage {
+  @ApiProperty({ type: [AuditView] }) items: AuditView[];
+  @ApiProperty({ type: String, nullable: true }) nextCursor: string | null;
 }

@@ -60,8 +60,12 @@ export abstract class SignatureConfig {
 }
 
 export abstract class AdminConfig {
-  /** Bearer keys of the operations API; empty: no /admin at all. */
+  /** Operator keys of /admin and /console: read and act (ADMIN_API_KEYS). */
   readonly apiKeys: readonly string[];
+  /** Read-only keys of the same (ADMIN_READ_KEYS). With neither list, no /admin nor /console at all. */
+  readonly readKeys: readonly string[];
+  /** A console session ends after this many idle minutes. */
+  readonly sessionMinutes: number;
 }
 
 export abstract class RetentionConfig {
@@ -116,11 +120,20 @@ export function configSlices(env: Env, version: string): ConfigSlices {
     },
     feed: { enabled: env.FEED_ENABLED },
     signature: { secrets: env.WEBHOOK_SECRETS ?? [], spacesFile: env.WEBHOOK_SPACES_FILE ?? null },
-    admin: { apiKeys: env.ADMIN_API_KEYS ?? [] },
+    admin: {
+      apiKeys: env.ADMIN_API_KEYS ?? [],
+      readKeys: env.ADMIN_READ_KEYS ?? [],
+      sessionMinutes: env.CONSOLE_SESSION_MINUTES,
+    },
     retention: { days: env.RETENTION_DAYS ?? null },
     lifecycle: { shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS },
     log: { level: env.LOG_LEVEL },
   };
+}
+
+/** /admin and /console are served (in the roles with PostgreSQL) when any admin key is configured. */
+export function adminEnabled(admin: AdminConfig): boolean {
+  return admin.apiKeys.length + admin.readKeys.length > 0;
 }
 
 export function splitList(value: string): string[] {

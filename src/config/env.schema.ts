@@ -114,6 +114,8 @@ export const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: integer(1000, 120000).default(20000),
   FEED_ENABLED: flag(true),
   ADMIN_API_KEYS: keyList(32).optional(),
+  ADMIN_READ_KEYS: keyList(32).optional(),
+  CONSOLE_SESSION_MINUTES: integer(1, 1440).default(60),
   RETENTION_DAYS: integer(2, 36500).optional(),
 });
 

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 
 /** The variables that hold secrets; each can instead be given as `<NAME>_FILE` (Docker secrets). */
-export const SECRET_VARIABLES = ['WEBHOOK_SECRETS', 'DATABASE_URL', 'AMQP_URL', 'ADMIN_API_KEYS'] as const;
+export const SECRET_VARIABLES = [
+  'WEBHOOK_SECRETS',
+  'DATABASE_URL',
+  'AMQP_URL',
+  'ADMIN_API_KEYS',
+  'ADMIN_READ_KEYS',
+] as const;
 
 export interface ResolvedEnv {
   values: Record<string, unknown>;

@@ -1,10 +1,13 @@
 import type { DataSourceOptions } from 'typeorm';
+import { AdminAuditEntry } from '../events/entities/admin-audit.entity';
+import { ConsoleSession } from '../events/entities/console-session.entity';
 import { EntityRevision } from '../events/entities/entity-revision.entity';
 import { FeedOutboxEntry } from '../events/entities/feed-outbox.entity';
 import { QuarantinedDelivery } from '../events/entities/quarantined-delivery.entity';
 import { WebhookEvent } from '../events/entities/webhook-event.entity';
 import { InitialSchema1764403200000 } from '../events/migrations/1764403200000-InitialSchema';
 import { FeedOutboxAndOperations1764921600000 } from '../events/migrations/1764921600000-FeedOutboxAndOperations';
+import { AuditAndConsoleSessions1765065600000 } from '../events/migrations/1765065600000-AuditAndConsoleSessions';
 import { EventTraceparent1765152000000 } from '../events/migrations/1765152000000-EventTraceparent';
 
 export const MIGRATIONS_TABLE = 'schema_migrations';
@@ -16,10 +19,18 @@ export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
   return {
     type: 'postgres',
     url: databaseUrl,
-    entities: [WebhookEvent, EntityRevision, QuarantinedDelivery, FeedOutboxEntry],
+    entities: [
+      WebhookEvent,
+      EntityRevision,
+      QuarantinedDelivery,
+      FeedOutboxEntry,
+      AdminAuditEntry,
+      ConsoleSession,
+    ],
     migrations: [
       InitialSchema1764403200000,
       FeedOutboxAndOperations1764921600000,
+      AuditAndConsoleSessions1765065600000,
       EventTraceparent1765152000000,
     ],
     migrationsTableName: MIGRATIONS_TABLE,

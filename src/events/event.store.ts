@@ -137,11 +137,12 @@ export class EventStore {
   }
 
   private async recordForFeed(manager: EntityManager, stored: readonly EventRow[]): Promise<void> {
-    if (this.feed.enabled)
+    if (this.feed.enabled) {
       await this.outbox.record(
         manager,
         stored.map((row) => row.eventId),
       );
+    }
   }
 }
 

@@ -45,14 +45,12 @@ export class FeedOutbox {
   /**
    * Queues the stored events of a time range (optionally one event name, one API space) for the feed
    * again, marked as replayed, oldest first. The relay publishes them like any other entry, so a
-   * replay is as durable as the feed itself; returns how many events were queued.
+   * replay is as durable as the feed itself; returns how many events were queued. `manager` is the
+   * transaction of the action that replays (its audit row commits with it); the data source otherwise.
    */
-  async replay(range: ReplayRange): Promise<number> {
-    const filters = ['received_at >= $1', 'received_at < $2'];
-    const params: unknown[] = [range.since.toISOString(), range.until.toISOString()];
-    if (range.name !== undefined) filters.push(`name = $${params.push(range.name)}`);
-    if (range.apiSpaceId !== undefined) filters.push(`api_space_id = $${params.push(range.apiSpaceId)}`);
-    const rows: { events: number }[] = await this.dataSource.query(
+  async replay(range: ReplayRange, manager: Pick<EntityManager, 'query'> = this.dataSource): Promise<number> {
+    const { filters, params } = rangeFilters(range);
+    const rows: { events: number }[] = await manager.query(
       `INSERT INTO feed_outbox (event_ids, replay)
        SELECT array_agg(event_id ORDER BY received_at, event_id), true
          FROM (SELECT event_id, received_at,
@@ -63,6 +61,16 @@ export class FeedOutbox {
       params,
     );
     return rows.reduce((sum, row) => sum + Number(row.events), 0);
+  }
+
+  /** How many stored events a replay of `range` would queue: the plan shown before it is confirmed. */
+  async countReplayable(range: ReplayRange): Promise<number> {
+    const { filters, params } = rangeFilters(range);
+    const rows: { events: number }[] = await this.dataSource.query(
+      `SELECT count(*)::int AS events FROM webhook_events WHERE ${filters.join(' AND ')}`,
+      params,
+    );
+    return rows[0].events;
   }
 
   /** The oldest entries, in order, as many as fit in `maxEvents` events (at least one entry). */
@@ -90,15 +98,25 @@ export class FeedOutbox {
   }
 
   /** How much the feed owes: events waiting, and the age of the oldest entry in seconds (0 when empty). */
-  async sample(runner: QueryRunner): Promise<{ events: number; oldestSeconds: number }> {
-    const [row] = (await runner.query(
+  async sample(
+    runner: Pick<EntityManager, 'query'> = this.dataSource,
+  ): Promise<{ events: number; oldestSeconds: number }> {
+    const [row] = await runner.query<{ events: string; oldest: number | null }[]>(
       `SELECT coalesce(sum(cardinality(event_ids)), 0) AS events,
               extract(epoch FROM now() - min(enqueued_at))::float8 AS oldest
          FROM feed_outbox`,
-    )) as { events: string; oldest: number | null }[];
+    );
     return {
       events: Number(row.events),
       oldestSeconds: Math.max(0, row.oldest ?? 0),
     };
   }
+}
+
+function rangeFilters(range: ReplayRange): { filters: string[]; params: unknown[] } {
+  const filters = ['received_at >= $1', 'received_at < $2'];
+  const params: unknown[] = [range.since.toISOString(), range.until.toISOString()];
+  if (range.name !== undefined) filters.push(`name = $${params.push(range.name)}`);
+  if (range.apiSpaceId !== undefined) filters.push(`api_space_id = $${params.push(range.apiSpaceId)}`);
+  return { filters, params };
 }

@@ -3,8 +3,16 @@ import { BrokerConfig } from '../config/config.slices';
 import type { AmqpConnection } from './amqp-connection';
 import { InjectConnection } from './broker-connections';
 import { BrokerUnavailableError } from './broker-unavailable.error';
+import type { GetMessage } from 'amqplib';
 import { DeliveryHeaders } from './delivery-message';
 import { topologyFor, type Topology } from './topology';
+
+export interface DeadLetter {
+  deliveryId: string;
+  failureReason: string | null;
+  failedAt: string | null;
+  bytes: number;
+}
 
 /**
  * The dead-letter queue for operators: how many deliveries wait there, and moving them back to the
@@ -24,6 +32,34 @@ export class DeadLetterQueue {
 
   async count(): Promise<number> {
     return (await this.channel().checkQueue(this.topology.deadLetterQueue)).messageCount;
+  }
+
+  /**
+   * The oldest `limit` dead letters, read without removing them: fetched unacknowledged, then all
+   * given back at once. A quorum queue serves returned messages first, so the order stays; each
+   * comes back marked redelivered, which nothing downstream of the dead-letter queue reads.
+   */
+  async peek(limit: number): Promise<DeadLetter[]> {
+    const channel = this.channel();
+    const letters: DeadLetter[] = [];
+    let last: GetMessage | null = null;
+    try {
+      while (letters.length < limit) {
+        const message = await channel.get(this.topology.deadLetterQueue, { noAck: false });
+        if (message === false) break;
+        last = message;
+        const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
+        letters.push({
+          deliveryId: String(headers[DeliveryHeaders.deliveryId] ?? message.properties.messageId ?? ''),
+          failureReason: textHeader(headers[DeliveryHeaders.failureReason]),
+          failedAt: textHeader(headers[DeliveryHeaders.failedAt]),
+          bytes: message.content.length,
+        });
+      }
+    } finally {
+      if (last) channel.nack(last, true, true);
+    }
+    return letters;
   }
 
   /**
@@ -70,4 +106,9 @@ export class DeadLetterQueue {
     }
     return channel;
   }
+}
+
+function textHeader(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  return Buffer.isBuffer(value) ? value.toString('utf8') : null;
 }

@@ -1,7 +1,14 @@
-import { Get, Post } from '@nestjs/common';
+import { Get, Post, Req } from '@nestjs/common';
+import { ApiBody } from '@nestjs/swagger';
+import type { Request } from 'express';
 import { z } from 'zod';
 import { DeadLetterQueue } from '../../messaging/dead-letter.queue';
-import { DeadLetterCount, DeadLettersMoved } from '../admin.views';
+import { AdminActions } from '../actions/admin-actions';
+import { ActionReason, DeadLetterCount, DeadLettersMoved } from '../admin.views';
+import { reasonOf } from '../http/action-reason';
+import { Actor } from '../http/admin-key.guard';
+import type { AdminActor } from '../http/admin-keys';
+import { readJsonBody } from '../http/json-body';
 import { AdminController, AdminEndpoint } from '../http/admin.decorators';
 import { ValidQuery, type ParsedQuery } from '../http/query-params';
 
@@ -19,7 +26,10 @@ const MOVE = {
 
 @AdminController('dead-letters')
 export class DeadLettersController {
-  constructor(private readonly deadLetters: DeadLetterQueue) {}
+  constructor(
+    private readonly deadLetters: DeadLetterQueue,
+    private readonly actions: AdminActions,
+  ) {}
 
   @Get()
   @AdminEndpoint({ summary: 'How many deliveries wait in the dead-letter queue', answer: DeadLetterCount })
@@ -31,11 +41,17 @@ export class DeadLettersController {
   @AdminEndpoint({
     summary: 'Move dead-lettered deliveries back to the main queue',
     description:
-      'Each move is confirmed by the broker before the dead letter is removed: a crash repeats at most one.',
+      'Each move is confirmed by the broker before the dead letter is removed: a crash repeats at most one. ' +
+      'Needs an operator key and a reason; audited.',
     query: MOVE,
     answer: DeadLettersMoved,
   })
-  async replay(@ValidQuery(MOVE) { limit }: ParsedQuery<typeof MOVE>): Promise<DeadLettersMoved> {
-    return { moved: await this.deadLetters.moveBack(limit) };
+  @ApiBody({ type: ActionReason })
+  async replay(
+    @ValidQuery(MOVE) { limit }: ParsedQuery<typeof MOVE>,
+    @Actor() actor: AdminActor,
+    @Req() req: Request,
+  ): Promise<DeadLettersMoved> {
+    return this.actions.moveDeadLetters(actor, limit, reasonOf(await readJsonBody(req)));
   }
 }

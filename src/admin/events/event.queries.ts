@@ -19,7 +19,7 @@ export interface EventFilters {
   until?: Date;
 }
 
-interface EventRow {
+export interface EventRow {
   event_id: string;
   name: string;
   api_space_id: string | null;
@@ -173,7 +173,7 @@ export class EventQueries {
   }
 }
 
-function eventView(row: EventRow): EventView {
+export function eventView(row: EventRow): EventView {
   return {
     eventId: row.event_id,
     name: row.name,

@@ -2,8 +2,11 @@ import { Get, HttpStatus, NotFoundException, Param, Post, Req } from '@nestjs/co
 import { ApiBody } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { z } from 'zod';
-import { FeedOutbox } from '../../events/feed-outbox';
+import { AdminActions } from '../actions/admin-actions';
 import { EntityStory, EventPage, EventView, EventsReplayed, ReplayRequest } from '../admin.views';
+import { reasonOf } from '../http/action-reason';
+import { Actor } from '../http/admin-key.guard';
+import type { AdminActor } from '../http/admin-keys';
 import { AdminController, AdminEndpoint } from '../http/admin.decorators';
 import { AdminCursors } from '../http/admin-cursors';
 import { readJsonBody } from '../http/json-body';
@@ -18,7 +21,7 @@ import {
 } from '../http/query-params';
 import { EventQueries } from './event.queries';
 
-const EVENT_FILTERS = {
+export const EVENT_FILTERS = {
   name: { schema: text(200).optional(), description: 'Event name, e.g. message.read.', type: 'string' },
   apiSpaceId: { schema: text().optional(), description: 'API space.', type: 'string' },
   entityType: {
@@ -70,7 +73,7 @@ export class EventsController {
   constructor(
     private readonly queries: EventQueries,
     private readonly cursors: AdminCursors,
-    private readonly outbox: FeedOutbox,
+    private readonly actions: AdminActions,
   ) {}
 
   @Get('events')
@@ -110,21 +113,31 @@ export class EventsController {
   @Post('events/replay')
   @AdminEndpoint({
     summary: 'Publish stored events of a time range to the feed again (x-replayed)',
+    description: 'Needs an operator key and a reason; audited.',
     answer: EventsReplayed,
     status: HttpStatus.ACCEPTED,
   })
   @ApiBody({
     type: ReplayRequest,
-    examples: { day: { value: { since: '2026-11-20T00:00:00Z', until: '2026-11-21T00:00:00Z' } } },
+    examples: {
+      day: {
+        value: {
+          since: '2026-11-20T00:00:00Z',
+          until: '2026-11-21T00:00:00Z',
+          reason: 'new consumer backfill',
+        },
+      },
+    },
   })
-  async replay(@Req() req: Request): Promise<EventsReplayed> {
-    const parsed = replayRequest.safeParse(await readJsonBody(req));
+  async replay(@Req() req: Request, @Actor() actor: AdminActor): Promise<EventsReplayed> {
+    const body = await readJsonBody(req);
+    const parsed = replayRequest.safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       throw badParameter(String(issue.path[0] ?? 'body'), issue.message);
     }
     if (parsed.data.until <= parsed.data.since) throw badParameter('until', 'must be later than since');
-    return { events: await this.outbox.replay(parsed.data) };
+    return this.actions.replayEvents(actor, parsed.data, reasonOf(body));
   }
 }
 

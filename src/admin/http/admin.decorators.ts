@@ -10,6 +10,7 @@ import {
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
+  ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOperation,
   ApiResponse,
@@ -31,7 +32,11 @@ export function AdminController(path: string): ClassDecorator {
     ApiBearerAuth(),
     ApiTags('operations'),
     ApiUnauthorizedResponse({
-      description: 'No bearer key, or not one of ADMIN_API_KEYS.',
+      description: 'No bearer key, or not one of ADMIN_API_KEYS or ADMIN_READ_KEYS.',
+      type: AdminError,
+    }),
+    ApiForbiddenResponse({
+      description: 'A read-only key (ADMIN_READ_KEYS) on an action.',
       type: AdminError,
     }),
   );

@@ -57,7 +57,10 @@ export const PAGE_PARAMS = {
   },
 } satisfies QueryParams;
 
-class QueryPipe<P extends QueryParams> implements PipeTransform<Record<string, unknown>, ParsedQuery<P>> {
+export class QueryPipe<P extends QueryParams> implements PipeTransform<
+  Record<string, unknown>,
+  ParsedQuery<P>
+> {
   constructor(private readonly params: P) {}
 
   transform(query: Record<string, unknown>): ParsedQuery<P> {

@@ -1,6 +1,12 @@
-import { Get, HttpStatus, Param, Post, type PipeTransform } from '@nestjs/common';
-import { ApiParam } from '@nestjs/swagger';
-import { QuarantineDetail, QuarantinePage, ReplayAccepted } from '../admin.views';
+import { Get, HttpStatus, Param, Post, Req, type PipeTransform } from '@nestjs/common';
+import { ApiBody, ApiConflictResponse, ApiParam } from '@nestjs/swagger';
+import type { Request } from 'express';
+import { AdminActions } from '../actions/admin-actions';
+import { ActionReason, QuarantineDetail, QuarantinePage, ReplayAccepted } from '../admin.views';
+import { reasonOf } from '../http/action-reason';
+import { Actor } from '../http/admin-key.guard';
+import type { AdminActor } from '../http/admin-keys';
+import { readJsonBody } from '../http/json-body';
 import { AdminController, AdminEndpoint } from '../http/admin.decorators';
 import { AdminCursors } from '../http/admin-cursors';
 import {
@@ -31,7 +37,7 @@ const QUARANTINE_FILTERS = {
 const BIGINT_MAX = 9223372036854775807n;
 
 /** The row id (bigint): a whole number from 1 to 2^63 - 1, kept as exact text; else 400 naming `id`. */
-class RowId implements PipeTransform<string, string> {
+export class RowId implements PipeTransform<string, string> {
   transform(value: string): string {
     const id = /^\d{1,19}$/.test(value) ? BigInt(value) : 0n;
     if (id < 1n || id > BIGINT_MAX)
@@ -45,6 +51,7 @@ export class QuarantineController {
   constructor(
     private readonly quarantine: QuarantineService,
     private readonly cursors: AdminCursors,
+    private readonly actions: AdminActions,
   ) {}
 
   @Get()
@@ -74,13 +81,20 @@ export class QuarantineController {
   @AdminEndpoint({
     summary: 'Send the kept bytes through the normal path again, as a new delivery',
     description:
-      'A whole delivery is published as it was; an item alone. The row stays, with replayedAt and replayDeliveryId.',
+      'A whole delivery is published as it was; an item alone. The row stays, with replayedAt and replayDeliveryId. ' +
+      'Needs an operator key and a reason; audited.',
     answer: ReplayAccepted,
     status: HttpStatus.ACCEPTED,
     notFound: 'No such row.',
   })
   @ApiParam({ name: 'id', type: 'integer', example: 17 })
-  replay(@Param('id', RowId) id: string): Promise<ReplayAccepted> {
-    return this.quarantine.replay(id);
+  @ApiBody({ type: ActionReason })
+  @ApiConflictResponse({ description: 'Already replayed: nothing was done.' })
+  async replay(
+    @Param('id', RowId) id: string,
+    @Actor() actor: AdminActor,
+    @Req() req: Request,
+  ): Promise<ReplayAccepted> {
+    return this.actions.replayQuarantined(actor, id, reasonOf(await readJsonBody(req)));
   }
 }

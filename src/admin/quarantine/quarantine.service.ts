@@ -1,8 +1,8 @@
-import { Injectable, NotFoundException } from '@nestjs/common';
+import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
-import type { DataSource } from 'typeorm';
+import { IsNull, type DataSource, type EntityManager } from 'typeorm';
 import { summarizeDelivery } from '../../envelope/delivery.parser';
 import { QuarantinedDelivery } from '../../events/entities/quarantined-delivery.entity';
 import { deliveryProperties } from '../../messaging/delivery-message';
@@ -16,6 +16,13 @@ export interface QuarantineFilters {
   since?: Date;
   until?: Date;
   deliveryId?: string;
+}
+
+export interface ReplayClaim {
+  /** The quarantine row replayed. */
+  id: string;
+  deliveryId: string;
+  body: Buffer;
 }
 
 interface QuarantineRow {
@@ -80,26 +87,36 @@ export class QuarantineService {
   }
 
   /**
-   * Publishes the kept bytes (the whole delivery, or the item alone) as a new delivery through the
-   * normal path: the worker stores it, or quarantines it again under the new delivery id. The row
-   * stays, marked with when and as what it was replayed.
+   * Marks a kept delivery (or item) as replayed as a new delivery, in `manager`'s transaction: 404
+   * when there is no such row, 409 when it was replayed already. The row lock taken here makes a
+   * second replay of the same row wait, then refuse; publishReplay sends it once the caller is ready.
    */
-  async replay(id: string): Promise<{ deliveryId: string }> {
+  async claimReplay(manager: EntityManager, id: string): Promise<ReplayClaim> {
     const row = await this.find(id);
     const deliveryId = randomUUID();
-    const { itemCount } = summarizeDelivery(row.body);
+    const claimed = await manager
+      .getRepository(QuarantinedDelivery)
+      .update({ id, replayedAt: IsNull() }, { replayedAt: () => 'now()', replayDeliveryId: deliveryId });
+    if (claimed.affected === 0) {
+      const now = await this.find(id);
+      throw new ConflictException(
+        `quarantined item ${id} was already replayed at ${isoOrNull(now.replayed_at)} as delivery ${now.replay_delivery_id}`,
+      );
+    }
+    return { id, deliveryId, body: row.body };
+  }
+
+  /** Publishes claimed bytes (the whole delivery, or the item alone) through the normal path. */
+  async publishReplay({ id, deliveryId, body }: ReplayClaim): Promise<void> {
+    const { itemCount } = summarizeDelivery(body);
     const { exchange, routingKey } = this.publisher.topology;
-    const properties = deliveryProperties({ deliveryId, receivedAt: new Date(), itemCount, body: row.body });
+    const properties = deliveryProperties({ deliveryId, receivedAt: new Date(), itemCount, body });
     await traceDeliveryPublish(
       { exchange, routingKey },
       { deliveryId, itemCount, replayOf: id },
       properties,
-      () => this.publisher.publish(exchange, routingKey, row.body, properties),
+      () => this.publisher.publish(exchange, routingKey, body, properties),
     );
-    await this.dataSource
-      .getRepository(QuarantinedDelivery)
-      .update({ id }, { replayedAt: () => 'now()', replayDeliveryId: deliveryId });
-    return { deliveryId };
   }
 
   private async find(id: string): Promise<QuarantineRow & { body: Buffer }> {

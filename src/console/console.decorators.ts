@@ -1,0 +1,14 @@
+import { Controller, UseFilters, UseGuards, applyDecorators } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { ConsoleSessionGuard } from './console-auth';
+import { ConsoleErrorFilter } from './console-error.filter';
+
+/** A controller of signed-in console pages: session (and CSRF on POST) first, failures as pages. */
+export function ConsoleController(path = ''): ClassDecorator {
+  return applyDecorators(
+    Controller(path ? `console/${path}` : 'console'),
+    UseGuards(ConsoleSessionGuard),
+    UseFilters(ConsoleErrorFilter),
+    ApiExcludeController(),
+  );
+}
