@@ -1,4 +1,4 @@
-import { Get, HttpStatus, NotFoundException, Param, Post, Req } from '@nestjs/common';
+import { ConflictException, Get, HttpStatus, NotFoundException, Param, Post, Req } from '@nestjs/common';
 import { ApiBody } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Request } from 'express';
@@ -13,6 +13,7 @@ import {
   PAGE_PARAMS,
   ValidQuery,
   badParameter,
+  checkWindow,
   isoInstant,
   optionalText,
   text,
@@ -54,8 +55,10 @@ const EVENT_FILTERS = {
 
 const SPACE = {
   apiSpaceId: {
-    schema: optionalText().default(''),
-    description: 'The API space of the entity (default: none).',
+    schema: optionalText().optional(),
+    description:
+      'The API space of the entity; empty for events that carry none. Without it: the space the entity ' +
+      'exists in, or 409 naming its spaces when it exists in several.',
     type: 'string',
   },
 } as const;
@@ -80,6 +83,7 @@ export class EventsController {
   events(
     @ValidQuery(EVENT_FILTERS) { limit, cursor, ...filters }: ParsedQuery<typeof EVENT_FILTERS>,
   ): Promise<EventPage> {
+    checkWindow(filters);
     return this.queries.list(filters, limit, cursor, this.cursors.events);
   }
 
@@ -103,10 +107,24 @@ export class EventsController {
     @Param('entityId') entityId: string,
     @ValidQuery(SPACE) { apiSpaceId }: ParsedQuery<typeof SPACE>,
   ): Promise<EntityStory> {
+    const space = apiSpaceId ?? (await this.onlySpaceOf(entityType, entityId));
     return (
-      (await this.queries.story(entityType, entityId, apiSpaceId)) ??
+      (await this.queries.story(entityType, entityId, space)) ??
       notFound(`no entity ${entityType}/${entityId}`)
     );
+  }
+
+  /** The one space an entity exists in ('' when none: the story is then 404); 409 naming them when several. */
+  private async onlySpaceOf(entityType: string, entityId: string): Promise<string> {
+    const spaces = await this.queries.spacesOf(entityType, entityId);
+    if (spaces.length > 1)
+      throw new ConflictException({
+        statusCode: 409,
+        error: 'Conflict',
+        message: `${entityType}/${entityId} exists in ${spaces.length} API spaces: pass apiSpaceId`,
+        apiSpaceIds: spaces,
+      });
+    return spaces[0] ?? '';
   }
 
   @Post('events/replay')
@@ -125,7 +143,7 @@ export class EventsController {
       const issue = parsed.error.issues[0];
       throw badParameter(String(issue.path[0] ?? 'body'), issue.message);
     }
-    if (parsed.data.until <= parsed.data.since) throw badParameter('until', 'must be later than since');
+    checkWindow(parsed.data);
     return { events: await replayEvents(this.dataSource, parsed.data) };
   }
 }

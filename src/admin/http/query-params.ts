@@ -83,6 +83,11 @@ export function badParameter(name: string, why: string): BadRequestException {
   });
 }
 
+/** A time window must be one: `until` later than `since` (400 naming `until`), as replay requires. */
+export function checkWindow({ since, until }: { since?: Date; until?: Date }): void {
+  if (since && until && until <= since) throw badParameter('until', 'must be later than since');
+}
+
 /** The handler's validated, typed query (400 naming the first bad parameter). */
 export const ValidQuery = <P extends QueryParams>(params: P): ParameterDecorator =>
   Query(new QueryPipe(params));

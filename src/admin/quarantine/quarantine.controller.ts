@@ -7,6 +7,7 @@ import {
   PAGE_PARAMS,
   ValidQuery,
   badParameter,
+  checkWindow,
   isoInstant,
   text,
   type ParsedQuery,
@@ -56,6 +57,7 @@ export class QuarantineController {
   list(
     @ValidQuery(QUARANTINE_FILTERS) { limit, cursor, ...filters }: ParsedQuery<typeof QUARANTINE_FILTERS>,
   ): Promise<QuarantinePage> {
+    checkWindow(filters);
     return this.quarantine.list(filters, limit, cursor, this.cursors.quarantine);
   }
 
