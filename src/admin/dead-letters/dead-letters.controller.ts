@@ -1,21 +1,12 @@
 import { Get, Post } from '@nestjs/common';
-import { z } from 'zod';
 import { DeadLetterQueue } from '../../messaging/dead-letter.queue';
 import { DeadLetterCount, DeadLettersMoved } from '../admin.views';
 import { AdminController, AdminEndpoint } from '../http/admin.decorators';
-import { ValidQuery, type ParsedQuery } from '../http/query-params';
+import { ValidQuery, param, type ParsedQuery, type QueryParams } from '../http/query-params';
 
 const MOVE = {
-  limit: {
-    schema: z.coerce
-      .number({ invalid_type_error: 'must be a positive whole number' })
-      .int('must be a positive whole number')
-      .min(1, 'must be a positive whole number')
-      .optional(),
-    description: 'Move at most this many (default: all).',
-    type: 'integer',
-  },
-} as const;
+  limit: { ...param.count(), description: 'Move at most this many (default: all).' },
+} satisfies QueryParams;
 
 @AdminController('dead-letters')
 export class DeadLettersController {

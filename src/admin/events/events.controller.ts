@@ -15,53 +15,40 @@ import {
   badParameter,
   checkWindow,
   isoInstant,
-  optionalText,
+  param,
   text,
   type ParsedQuery,
+  type QueryParams,
 } from '../http/query-params';
 import { EventQueries } from './event.queries';
 
 const EVENT_FILTERS = {
-  name: { schema: text(200).optional(), description: 'Event name, e.g. message.read.', type: 'string' },
-  apiSpaceId: { schema: text().optional(), description: 'API space.', type: 'string' },
-  entityType: {
-    schema: text(200).optional(),
-    description: 'The part of the name before the dot, e.g. message.',
-    type: 'string',
-  },
-  entityId: { schema: text().optional(), description: 'payload.messageId, else payload.id.', type: 'string' },
+  name: { ...param.text(200), description: 'Event name, e.g. message.read.' },
+  apiSpaceId: { ...param.text(), description: 'API space.' },
+  entityType: { ...param.text(200), description: 'The part of the name before the dot, e.g. message.' },
+  entityId: { ...param.text(), description: 'payload.messageId, else payload.id.' },
   outcome: {
-    schema: z
-      .enum(['applied', 'stale', 'untracked'], { message: 'must be applied, stale or untracked' })
-      .optional(),
+    ...param.oneOf(['applied', 'stale', 'untracked'] as const),
     description: 'What the event did to its entity.',
-    type: 'string',
-    enum: ['applied', 'stale', 'untracked'],
   },
-  deliveryId: {
-    schema: text().optional(),
-    description: 'The X-Delivery-Id of the HTTP delivery.',
-    type: 'string',
-  },
+  deliveryId: { ...param.text(), description: 'The X-Delivery-Id of the HTTP delivery.' },
   since: {
-    schema: isoInstant.optional(),
+    ...param.instant(),
     description: 'received_at at or after (ISO 8601).',
-    type: 'string',
     example: '2026-11-20T00:00:00Z',
   },
-  until: { schema: isoInstant.optional(), description: 'received_at before (ISO 8601).', type: 'string' },
+  until: { ...param.instant(), description: 'received_at before (ISO 8601); later than since.' },
   ...PAGE_PARAMS,
-} as const;
+} satisfies QueryParams;
 
 const SPACE = {
   apiSpaceId: {
-    schema: optionalText().optional(),
+    ...param.textOrEmpty(),
     description:
       'The API space of the entity; empty for events that carry none. Without it: the space the entity ' +
       'exists in, or 409 naming its spaces when it exists in several.',
-    type: 'string',
   },
-} as const;
+} satisfies QueryParams;
 
 const replayRequest = z.object({
   since: isoInstant,
@@ -100,7 +87,8 @@ export class EventsController {
       'For a message: its latest state, and every stored event naming its id (its own and interactions), by revision.',
     query: SPACE,
     answer: EntityStory,
-    notFound: 'Neither a state nor an event for this entity.',
+    notFound: 'Neither a state nor an event for this entity (in this API space).',
+    ambiguous: 'No apiSpaceId, and the entity exists in several API spaces: they are named.',
   })
   async entity(
     @Param('entityType') entityType: string,

@@ -10,13 +10,14 @@ import {
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
+  ApiConflictResponse,
   ApiNotFoundResponse,
   ApiOperation,
   ApiResponse,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { AdminError } from '../admin.views';
+import { AdminError, AmbiguousEntity } from '../admin.views';
 import { AdminKeyGuard } from './admin-key.guard';
 import { AdminRequestLog } from './admin-request.interceptor';
 import { DocumentQuery, type QueryParams } from './query-params';
@@ -46,6 +47,8 @@ export interface EndpointDocs {
   status?: HttpStatus;
   /** When the route answers 404, and why. */
   notFound?: string;
+  /** When the route answers 409 naming the API spaces to choose from, and why. */
+  ambiguous?: string;
 }
 
 /** The docs, validation errors and status of one operations route. */
@@ -61,5 +64,6 @@ export function AdminEndpoint(docs: EndpointDocs): MethodDecorator {
       type: AdminError,
     }),
     ...(docs.notFound ? [ApiNotFoundResponse({ description: docs.notFound, type: AdminError })] : []),
+    ...(docs.ambiguous ? [ApiConflictResponse({ description: docs.ambiguous, type: AmbiguousEntity })] : []),
   );
 }

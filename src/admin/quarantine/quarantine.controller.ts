@@ -8,28 +8,26 @@ import {
   ValidQuery,
   badParameter,
   checkWindow,
-  isoInstant,
-  text,
+  param,
   type ParsedQuery,
+  type QueryParams,
 } from '../http/query-params';
 import { QuarantineService } from './quarantine.service';
 
 const QUARANTINE_FILTERS = {
-  since: {
-    schema: isoInstant.optional(),
-    description: 'received_at at or after (ISO 8601).',
-    type: 'string',
-  },
-  until: { schema: isoInstant.optional(), description: 'received_at before (ISO 8601).', type: 'string' },
-  deliveryId: {
-    schema: text().optional(),
-    description: 'The X-Delivery-Id of the HTTP delivery.',
-    type: 'string',
-  },
+  since: { ...param.instant(), description: 'received_at at or after (ISO 8601).' },
+  until: { ...param.instant(), description: 'received_at before (ISO 8601); later than since.' },
+  deliveryId: { ...param.text(), description: 'The X-Delivery-Id of the HTTP delivery.' },
   ...PAGE_PARAMS,
-} as const;
+} satisfies QueryParams;
 
 const BIGINT_MAX = 9223372036854775807n;
+
+/**
+ * The same bounds in /docs-json. JSON numbers are doubles: the maximum reads as 2^63, one above the
+ * last id the service takes, the nearest a document can say.
+ */
+const ROW_ID = { type: 'integer', format: 'int64', minimum: 1, maximum: Number(BIGINT_MAX) } as const;
 
 /** The row id (bigint): a whole number from 1 to 2^63 - 1, kept as exact text; else 400 naming `id`. */
 class RowId implements PipeTransform<string, string> {
@@ -67,7 +65,7 @@ export class QuarantineController {
     answer: QuarantineDetail,
     notFound: 'No such row.',
   })
-  @ApiParam({ name: 'id', type: 'integer', example: 17 })
+  @ApiParam({ name: 'id', schema: ROW_ID, example: 17 })
   one(@Param('id', RowId) id: string): Promise<QuarantineDetail> {
     return this.quarantine.one(id);
   }
@@ -81,7 +79,7 @@ export class QuarantineController {
     status: HttpStatus.ACCEPTED,
     notFound: 'No such row.',
   })
-  @ApiParam({ name: 'id', type: 'integer', example: 17 })
+  @ApiParam({ name: 'id', schema: ROW_ID, example: 17 })
   replay(@Param('id', RowId) id: string): Promise<ReplayAccepted> {
     return this.quarantine.replay(id);
   }
