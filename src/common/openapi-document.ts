@@ -41,7 +41,7 @@ export function openApiDocument(app: INestApplication, { role, version }: { role
 
 /**
  * What decorators cannot say: a route without a security requirement is public, and says so
- * (`security: []`); a security scheme no route of this role uses is left out; POST /webhook takes
+ * (`security: []`); HEAD is answered wherever GET is; a security scheme no route of this role uses is left out; POST /webhook takes
  * any bytes under any Content-Type (two media types with their own schemas).
  */
 function finish(document: OpenAPIObject): OpenAPIObject {
@@ -49,6 +49,14 @@ function finish(document: OpenAPIObject): OpenAPIObject {
     METHODS.flatMap((method) => (item[method] ? [item[method]] : [])),
   );
   for (const operation of operations) operation.security ??= [];
+  // Express answers HEAD on every GET route: said so, so a gateway lets a HEAD through.
+  for (const item of Object.values<PathItemObject>(document.paths))
+    if (item.get && !item.head)
+      item.head = {
+        ...item.get,
+        operationId: `${item.get.operationId}_head`,
+        summary: `${item.get.summary ?? 'The same'}: headers only (HEAD)`,
+      };
   const used = new Set(operations.flatMap((operation) => operation.security!.flatMap(Object.keys)));
   const schemes = document.components?.securitySchemes ?? {};
   for (const name of Object.keys(schemes)) if (!used.has(name)) delete schemes[name];

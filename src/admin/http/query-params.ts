@@ -152,6 +152,8 @@ export function DocumentQuery(params: QueryParams): MethodDecorator {
         description: param.description,
         schema: param.openapi,
         example: param.example,
+        // The service reads `since=2026-11-20T09:00:00Z` as sent: reserved characters need no escaping.
+        allowReserved: true,
       }),
     ),
   );
