@@ -1,10 +1,11 @@
 import type { INestApplication, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
 import type { Server } from 'node:http';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { openApiDocument } from './common/openapi-document';
 import { RetryLaterFilter } from './common/retry-later.filter';
 import { configSlices, type ConfigSlices } from './config/config.slices';
 import type { Env } from './config/env.schema';
@@ -69,17 +70,5 @@ function boundSlowClients(server: Server, requestTimeoutMs: number): void {
 
 /** /docs shows the routes this role serves: the webhook (api, all), the operations API (worker, all). */
 function setUpSwagger(app: INestApplication, config: ConfigSlices): void {
-  const document = new DocumentBuilder()
-    .setTitle('Dotdigital Omnichannel webhook receiver')
-    .setDescription(
-      'Receives Dotdigital Omnichannel (formerly Comapi) webhook deliveries, verifies X-Comapi-Signature over the ' +
-        'raw body, and answers only once the delivery is durably queued in RabbitMQ. Events are then stored once ' +
-        `per eventId in PostgreSQL with per-entity revision ordering. This instance runs the role \`${config.app.role}\`.`,
-    )
-    .setVersion(config.app.version)
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'One of ADMIN_API_KEYS (operations API).' })
-    .build();
-  SwaggerModule.setup('docs', app, SwaggerModule.createDocument(app, document), {
-    jsonDocumentUrl: 'docs-json',
-  });
+  SwaggerModule.setup('docs', app, openApiDocument(app, config.app), { jsonDocumentUrl: 'docs-json' });
 }

@@ -361,6 +361,51 @@ describe('operations API: finding events', () => {
     expect((await get(`/entities/message/${msg(1)}?apiSpaceId=space-b`)).status).toBe(404);
   });
 
+  it('finds the one space of an entity asked for without apiSpaceId', async () => {
+    const res = await get(`/entities/message/${msg(4)}`);
+    expect(res.status).toBe(200);
+    const story = (await res.json()) as { state: { revision: number }; events: Item[] };
+    expect(story.state.revision).toBe(2);
+    expect(story.events.map((e) => [e.name, e.apiSpaceId])).toEqual([
+      ['message.sent', 'space-b'],
+      ['message.delivered', 'space-b'],
+    ]);
+    expect((await get('/entities/message/no-such-message')).status).toBe(404);
+  });
+
+  it('answers 409 naming every space of an entity in several (a state alone counts: retention keeps it)', async () => {
+    // msg(1) has events in space-a; a state in space-c whose events retention deleted.
+    await db.rows(
+      `INSERT INTO entity_revisions (api_space_id, entity_type, entity_id, revision, event_id, event_name, updated_at)
+       VALUES ('space-c', 'message', $1, 7, 'evt-gone', 'message.read', now())`,
+      [msg(1)],
+    );
+    try {
+      const res = await get(`/entities/message/${msg(1)}`);
+      expect([res.status, await res.json()]).toEqual([
+        409,
+        {
+          statusCode: 409,
+          error: 'Conflict',
+          message: `message/${msg(1)} exists in 2 API spaces: pass apiSpaceId`,
+          apiSpaceIds: ['space-a', 'space-c'],
+        },
+      ]);
+      const [inA, inC] = await Promise.all(
+        ['space-a', 'space-c'].map(async (space) =>
+          (await get(`/entities/message/${msg(1)}?apiSpaceId=${space}`)).json(),
+        ),
+      );
+      expect((inA as { state: { revision: number } }).state.revision).toBe(3);
+      expect(inC).toEqual({
+        state: expect.objectContaining({ revision: 7, eventId: 'evt-gone' }),
+        events: [],
+      });
+    } finally {
+      await db.rows(`DELETE FROM entity_revisions WHERE api_space_id = 'space-c'`);
+    }
+  });
+
   it('tells the story of an entity that has events but no state (only untracked clicks)', async () => {
     await db.rows('DELETE FROM entity_revisions WHERE entity_id = $1', [msg(15)]);
     const res = await get(`/entities/message/${msg(15)}?apiSpaceId=space-b`);

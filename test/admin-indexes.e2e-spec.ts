@@ -198,6 +198,40 @@ describe('operations API: index use on 300,000 events', () => {
     );
   });
 
+  it("an entity's spaces (its story without apiSpaceId): no table read whole, a few probes per space", async () => {
+    // A state for every tracked entity, as storage would have left it.
+    await dataSource.query(
+      `INSERT INTO entity_revisions (api_space_id, entity_type, entity_id, revision, event_id, event_name)
+       SELECT DISTINCT ON (1, 2, 3) coalesce(api_space_id, ''), entity_type, entity_id, revision, event_id, name
+         FROM webhook_events WHERE entity_id IS NOT NULL AND revision IS NOT NULL
+        ORDER BY 1, 2, 3, revision DESC
+       ON CONFLICT DO NOTHING`,
+    );
+    await dataSource.query('ANALYZE entity_revisions');
+    const [sql, params] = events.spacesQuery('message', 'msg-4242');
+    const [row] = await dataSource.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }[]>(
+      `EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`,
+      params,
+    );
+    const root = row['QUERY PLAN'][0].Plan;
+    const text = describePlan(root);
+    const reads = nodes(root).filter((node) => node['Relation Name'] !== undefined);
+    expect({ plan: text, seqScans: reads.filter((node) => node['Node Type'] === 'Seq Scan').length }).toEqual(
+      {
+        plan: text,
+        seqScans: 0,
+      },
+    );
+    const rowsRead = reads.reduce(
+      (sum, node) =>
+        sum + (node['Actual Rows']! + (node['Rows Removed by Filter'] ?? 0)) * (node['Actual Loops'] ?? 1),
+      0,
+    );
+    expect({ plan: text, rowsRead: rowsRead <= 500 }).toEqual({ plan: text, rowsRead: true });
+    expect((await events.spacesOf('message', 'msg-4242')).length).toBeGreaterThan(0);
+    process.stderr.write(`spaces of an entity:\n${text}\n`);
+  });
+
   it.each<[string, string, (newest: Date) => QuarantineFilters, boolean]>([
     ['no filter', 'quarantined_deliveries_received_idx', () => ({}), false],
     ['since', 'quarantined_deliveries_received_idx', (t) => ({ since: new Date(t.getTime() - day) }), false],

@@ -125,7 +125,9 @@ describe('operations API', () => {
       [2, 'message.delivered'],
       [3, 'message.read'],
     ]);
-    expect((await admin(`/entities/message/${first.payload.id}`)).status).toBe(404);
+    // Without apiSpaceId: the one space it exists in.
+    const found = await admin(`/entities/message/${first.payload.id}`);
+    expect([found.status, await json(found)]).toEqual([200, story]);
     expect((await admin('/entities/message/no-such-message')).status).toBe(404);
   });
 
@@ -178,6 +180,8 @@ describe('operations API', () => {
     ['deliveryId', `deliveryId=${'d'.repeat(513)}`],
     ['outcome', 'outcome=APPLIED'],
     ['cursor', 'cursor='],
+    ['until', 'since=2026-11-21T00:00:00Z&until=2026-11-20T00:00:00Z'],
+    ['until', 'since=2026-11-21T00:00:00Z&until=2026-11-21T00:00:00Z'],
   ])('answers 400 naming %s for %s', async (parameter, query) => {
     await expectBadParameter(admin(`/events?${query.toString()}`), parameter);
   });
@@ -203,6 +207,7 @@ describe('operations API', () => {
       ['apiSpaceId', '/entities/message/m-1?apiSpaceId=a%00'],
       ['since', '/quarantine?since=last-week'],
       ['until', '/quarantine?until=2026-11-20'],
+      ['until', '/quarantine?since=2026-11-21T00:00:00Z&until=2026-11-20T23:59:59Z'],
       ['deliveryId', '/quarantine?deliveryId='],
       ['deliveryId', '/quarantine?deliveryId=a%00b'],
       ['limit', '/quarantine?limit=0'],

@@ -7,7 +7,10 @@ import { fixture, postWebhook } from './support/signing';
 interface Operation {
   parameters?: { name: string; in: string; required?: boolean }[];
   security?: Record<string, string[]>[];
-  requestBody?: { content: Record<string, { schema: { oneOf?: Record<string, unknown>[] } }> };
+  requestBody?: {
+    required?: boolean;
+    content: Record<string, { schema: { anyOf?: Record<string, unknown>[]; type?: string } }>;
+  };
   responses: Record<string, unknown>;
 }
 interface OpenApiDocument {
@@ -58,26 +61,35 @@ describe('API documentation (api role)', () => {
     expect(JSON.stringify(get.responses['200'])).toContain('text/html');
   });
 
-  it('describes POST /webhook with the X-Comapi-Signature header', () => {
+  it('describes X-Comapi-Signature as the security scheme of POST /webhook, which a gateway does not enforce', () => {
     const post = document.paths['/webhook']?.post;
     expect(post).toBeDefined();
-    expect(post.parameters).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({ name: 'X-Comapi-Signature', in: 'header', required: true }),
-      ]),
-    );
+    expect(post.security).toEqual([{ comapiSignature: [] }, {}]);
+    expect(document.components?.securitySchemes).toEqual({
+      comapiSignature: expect.objectContaining({ type: 'apiKey', in: 'header', name: 'X-Comapi-Signature' }),
+    });
+    expect(post.parameters ?? []).toEqual([]);
   });
 
-  it('describes the POST body as one envelope or an array of envelopes', () => {
+  it('describes the POST body as any bytes, with one envelope and an array of envelopes as its shapes', () => {
     const content = document.paths['/webhook'].post.requestBody?.content ?? {};
-    const schema = Object.values(content)[0]?.schema;
-    expect(schema?.oneOf).toHaveLength(2);
-    const [one, many] = schema.oneOf!;
+    expect(Object.keys(content).sort()).toEqual(['*/*', 'application/json']);
+    expect(content['*/*'].schema).toMatchObject({ type: 'string', format: 'binary' });
+    const shapes = content['application/json'].schema.anyOf ?? [];
+    expect(shapes).toHaveLength(3);
+    const [one, many, anything] = shapes;
     expect(one).toEqual({ $ref: '#/components/schemas/EnvelopeDoc' });
     expect(many).toEqual({ type: 'array', items: { $ref: '#/components/schemas/EnvelopeDoc' } });
+    expect(Object.keys(anything)).toEqual(['description']);
+    expect(document.paths['/webhook'].post.requestBody?.required).toBe(false);
     expect(document.components?.schemas?.EnvelopeDoc).toMatchObject({
       required: expect.arrayContaining(['eventId', 'name']),
     });
+  });
+
+  it('declares the public routes public (security: [])', () => {
+    for (const path of ['/health', '/health/ready', '/health/live', '/metrics', '/webhook'])
+      expect([path, document.paths[path].get.security]).toEqual([path, []]);
   });
 
   it('describes the answers 200, 400, 401, 413 and 503 of POST /webhook', () => {
@@ -170,15 +182,25 @@ describe('worker role', () => {
     expect(
       Object.entries(document.paths)
         .filter(([path]) => path.startsWith('/admin'))
-        .flatMap(([path, operations]) => Object.keys(operations).map((method) => [method, path]))
+        .flatMap(([path, operations]) =>
+          Object.keys(operations)
+            .filter((method) => method !== 'head')
+            .map((method) => [method, path]),
+        )
         .sort(),
     ).toEqual([...admin].sort());
+    // HEAD, answered wherever GET is, is described as its GET.
+    for (const [, path] of admin.filter(([method]) => method === 'get'))
+      expect(document.paths[path].head?.responses).toEqual(document.paths[path].get.responses);
     for (const [method, path] of admin) {
       const operation = document.paths[path][method];
       expect([path, operation.security]).toEqual([path, [{ bearer: [] }]]);
       expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(['400', '401']));
     }
-    expect(document.components?.securitySchemes?.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    // Bearer keys are opaque, not JWTs; the webhook's scheme is not in this role's document.
+    expect(document.components?.securitySchemes).toEqual({
+      bearer: { type: 'http', scheme: 'bearer', description: expect.any(String) },
+    });
     const filters = (document.paths['/admin/events'].get.parameters ?? []).map((p) => p.name);
     expect(filters).toEqual(
       expect.arrayContaining([

@@ -1,4 +1,5 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
+import { NO_NUL_PATTERN } from './http/query-params';
 import { RawJson } from './http/raw-json';
 
 /*
@@ -14,17 +15,43 @@ export class AdminError {
   parameter?: string;
 }
 
+/**
+ * A bigint column: a number when JavaScript holds it exactly, else its decimal text; `null` allowed
+ * where the column is nullable. anyOf with `nullable` beside each `type`, so strict OpenAPI 3.0
+ * validators accept null (a `nullable` without `type` is ignored by them).
+ */
+const exactIntegerSchema = (nullable: boolean) => ({
+  anyOf: [
+    { type: 'integer', nullable },
+    { type: 'string', pattern: '^-?[0-9]+$', nullable },
+  ],
+});
+
+/** An object or null (OpenAPI 3.0: `nullable` is ignored beside a $ref, so null is a branch of its own). */
+const objectOrNull = (ref: string) => ({
+  oneOf: [{ $ref: ref }, { type: 'object', nullable: true, enum: [null] }],
+});
+
+export class AmbiguousEntity extends AdminError {
+  @ApiProperty({
+    type: [String],
+    example: ['5d6a9c1e-2f0b-4c7e-9a61-0b3f7e2d4c10', '7e0c2a41-93b5-4d6f-8e21-4a5b6c7d8e9f'],
+    description: 'Every API space the entity exists in ("" for events without one): pass one as apiSpaceId.',
+  })
+  apiSpaceIds: string[];
+}
+
 export class EventView {
   @ApiProperty({ example: '3f9d2b6e-0c41-4d8a-9e55-7a1b2c3d4e02' }) eventId: string;
   @ApiProperty({ example: 'message.read' }) name: string;
   @ApiProperty({ type: String, nullable: true, example: '5d6a9c1e-2f0b-4c7e-9a61-0b3f7e2d4c10' }) apiSpaceId:
     string | null;
-  @ApiProperty({ oneOf: [{ type: 'integer' }, { type: 'string' }], nullable: true, example: 40213 })
+  @ApiProperty({ ...exactIntegerSchema(true), example: 40213 })
   accountId: number | string | null;
   @ApiProperty({ example: 'message' }) entityType: string;
   @ApiProperty({ type: String, nullable: true, example: '8b1f0c52-6a3d-4e9b-b7f2-31c4d5e6a7b8' }) entityId:
     string | null;
-  @ApiProperty({ oneOf: [{ type: 'integer' }, { type: 'string' }], nullable: true, example: 3 })
+  @ApiProperty({ ...exactIntegerSchema(true), example: 3 })
   revision: number | string | null;
   @ApiProperty({ type: String, nullable: true, example: '"2c-OdiDKCvykC/7/M2nPxRHa1rAI7g"' }) etag:
     string | null;
@@ -46,17 +73,17 @@ export class EventPage {
 }
 
 export class EntityState {
-  @ApiProperty({ oneOf: [{ type: 'integer' }, { type: 'string' }], example: 3 }) revision: number | string;
+  @ApiProperty({ ...exactIntegerSchema(false), example: 3 }) revision: number | string;
   @ApiProperty() eventId: string;
   @ApiProperty({ example: 'message.read' }) eventName: string;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) eventTimestamp: string | null;
   @ApiProperty({ type: String, format: 'date-time' }) updatedAt: string;
 }
 
+@ApiExtraModels(EntityState)
 export class EntityStory {
   @ApiProperty({
-    type: EntityState,
-    nullable: true,
+    ...objectOrNull(getSchemaPath(EntityState)),
     description: 'The latest state (entity_revisions), or null.',
   })
   state: EntityState | null;
@@ -68,17 +95,17 @@ export class EntityStory {
 }
 
 export class QuarantineItem {
-  @ApiProperty({ example: 17 }) id: number;
+  @ApiProperty({ type: 'integer', format: 'int64', example: 17 }) id: number;
   @ApiProperty({ type: String, format: 'date-time' }) receivedAt: string;
   @ApiProperty({ example: 'name is missing or not a non-empty string' }) reason: string;
   @ApiProperty({
-    type: Number,
+    type: 'integer',
     nullable: true,
     description: 'Position in the batch; null for a whole delivery.',
   })
   itemIndex: number | null;
   @ApiProperty() deliveryId: string;
-  @ApiProperty({ description: 'Size of the kept bytes.', example: 412 }) bytes: number;
+  @ApiProperty({ type: 'integer', description: 'Size of the kept bytes.', example: 412 }) bytes: number;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) replayedAt: string | null;
   @ApiProperty({ type: String, nullable: true }) replayDeliveryId: string | null;
 }
@@ -111,11 +138,13 @@ export class ActionReason {
   reason: string;
 }
 
+/** The bounds of the replay body's validation (events.controller.ts), for /docs-json. */
 export class ReplayRequest {
   @ApiProperty({ format: 'date-time', description: 'received_at at or after.' }) since: string;
-  @ApiProperty({ format: 'date-time', description: 'received_at before.' }) until: string;
-  @ApiPropertyOptional({ example: 'message.read' }) name?: string;
-  @ApiPropertyOptional() apiSpaceId?: string;
+  @ApiProperty({ format: 'date-time', description: 'received_at before; later than since.' }) until: string;
+  @ApiPropertyOptional({ example: 'message.read', minLength: 1, maxLength: 200, pattern: NO_NUL_PATTERN })
+  name?: string;
+  @ApiPropertyOptional({ minLength: 1, maxLength: 512, pattern: NO_NUL_PATTERN }) apiSpaceId?: string;
   @ApiProperty({
     minLength: 3,
     example: 'new consumer backfill',

@@ -20,14 +20,14 @@ import { ConsoleQuery } from './console-query';
 import { windowOf } from './payload-search';
 
 const QUARANTINE = {
-  reason: { schema: text().optional(), description: 'reason', type: 'string' },
+  reason: { schema: text().optional(), description: 'reason', openapi: { type: 'string' } },
   ...PAGE_PARAMS,
 } as const;
 const REPLAY = {
-  since: { schema: z.string().optional(), description: 'from', type: 'string' },
-  until: { schema: z.string().optional(), description: 'to', type: 'string' },
-  name: { schema: optionalText(200).optional(), description: 'event name', type: 'string' },
-  apiSpaceId: { schema: optionalText().optional(), description: 'API space', type: 'string' },
+  since: { schema: z.string().optional(), description: 'from', openapi: { type: 'string' } },
+  until: { schema: z.string().optional(), description: 'to', openapi: { type: 'string' } },
+  name: { schema: optionalText(200).optional(), description: 'event name', openapi: { type: 'string' } },
+  apiSpaceId: { schema: optionalText().optional(), description: 'API space', openapi: { type: 'string' } },
 } as const;
 
 /** The pages that act: quarantine and its replay, dead letters and moving them back, feed replay. */

@@ -17,12 +17,12 @@ import { parsePayloadSearch, windowOf } from './payload-search';
 const { since: _since, until: _until, ...LIST_FILTERS } = EVENT_FILTERS;
 const SEARCH = {
   ...LIST_FILTERS,
-  since: { schema: z.string().optional(), description: 'window start', type: 'string' },
-  until: { schema: z.string().optional(), description: 'window end', type: 'string' },
-  search: { schema: z.string().max(1100).optional(), description: 'path=value', type: 'string' },
+  since: { schema: z.string().optional(), description: 'window start', openapi: { type: 'string' } },
+  until: { schema: z.string().optional(), description: 'window end', openapi: { type: 'string' } },
+  search: { schema: z.string().max(1100).optional(), description: 'path=value', openapi: { type: 'string' } },
 } as const;
 const SPACE = {
-  apiSpaceId: { schema: optionalText().optional(), description: 'API space', type: 'string' },
+  apiSpaceId: { schema: optionalText().optional(), description: 'API space', openapi: { type: 'string' } },
 } as const;
 
 /** The reading pages: overview, events and payload search, one event, an entity's timeline, the audit trail. */

@@ -26,8 +26,10 @@ export interface FeedMessage {
 
 /**
  * The downstream contract (docs/architecture.md, "The feed"): routing key `<outcome>.<name>`, the
- * envelope as stored, `message_id` = eventId, and the headers consumers filter on. A revision is
- * a number when JavaScript can hold it exactly, else its exact decimal text.
+ * envelope as stored, `message_id` = eventId, and the headers consumers filter on. Each header has
+ * one AMQP type whatever its value (amqplib would pick byte, short, int or long by size, so one
+ * header would reach a Java or Python consumer as four types): text, x-revision a signed 64-bit
+ * integer (exact, from its decimal text), x-replayed a boolean.
  */
 export function feedMessageOf(event: StoredEvent, replayed: boolean): FeedMessage {
   const headers: Record<string, unknown> = {
@@ -39,10 +41,7 @@ export function feedMessageOf(event: StoredEvent, replayed: boolean): FeedMessag
     'x-received-at': event.receivedAt.toISOString(),
   };
   if (event.entityId !== null) headers['x-entity-id'] = event.entityId;
-  if (event.revision !== null) {
-    const revision = Number(event.revision);
-    headers['x-revision'] = Number.isSafeInteger(revision) ? revision : event.revision;
-  }
+  if (event.revision !== null) headers['x-revision'] = revisionHeader(event.revision);
   if (event.apiSpaceId !== null) headers['x-api-space-id'] = event.apiSpaceId;
   if (replayed) headers['x-replayed'] = true;
   return {
@@ -56,6 +55,17 @@ export function feedMessageOf(event: StoredEvent, replayed: boolean): FeedMessag
       headers,
     },
   };
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** `l` (signed 64-bit) for every revision that fits, which is every bigint column value; text beyond. */
+export function revisionHeader(revision: string): { '!': 'long'; value: string } | string {
+  const value = /^-?\d+$/.test(revision) ? BigInt(revision) : null;
+  return value !== null && value >= INT64_MIN && value <= INT64_MAX
+    ? { '!': 'long', value: value.toString() }
+    : revision;
 }
 
 /** AMQP carries a routing key and a message id as a short string: at most 255 bytes. */

@@ -1,5 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   HealthCheck,
   HealthCheckService,
@@ -48,6 +48,14 @@ export class HealthController {
 
   @Get('live')
   @ApiOperation({ summary: 'The process runs (checks nothing else)' })
+  @ApiOkResponse({
+    description: 'Always, while the process runs.',
+    schema: {
+      type: 'object',
+      properties: { status: { type: 'string', enum: ['ok'] } },
+      required: ['status'],
+    },
+  })
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }

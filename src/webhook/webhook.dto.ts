@@ -1,5 +1,9 @@
-import { ApiProperty } from '@nestjs/swagger';
-import type { ExamplesObject, HeadersObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import { ApiProperty, getSchemaPath } from '@nestjs/swagger';
+import type {
+  ExamplesObject,
+  HeadersObject,
+  RequestBodyObject,
+} from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { freshEnvelope } from './example-envelope';
 
 export class WebhookAck {
@@ -148,4 +152,37 @@ export class EnvelopeDoc {
 
   @ApiProperty({ required: false, example: '2026-11-20T09:26:19.112Z' })
   timestamp?: string;
+}
+
+/**
+ * The body of POST /webhook as the service takes it: any bytes under any Content-Type, none refused
+ * before they are kept (a gateway refusing a delivery with a 4xx would make Dotdigital drop it).
+ * The envelope and the batch are described and given as examples, never required: under
+ * application/json any JSON value is allowed, under any other type any bytes.
+ */
+export function webhookRequestBody(): RequestBodyObject {
+  return {
+    required: false,
+    description:
+      'One envelope, or an array of envelopes (Dotdigital batch mode). Anything else is taken too: a batch item ' +
+      'that is not a well-formed envelope is kept in quarantine, a body that is neither is answered 400 once kept.',
+    content: {
+      'application/json': {
+        schema: {
+          anyOf: [
+            { $ref: getSchemaPath(EnvelopeDoc) },
+            { type: 'array', items: { $ref: getSchemaPath(EnvelopeDoc) } },
+            {
+              description:
+                'Any other JSON value: kept, then answered 400 (a whole body) or quarantined (an item).',
+            },
+          ],
+        },
+        examples: requestExamples(),
+      },
+      '*/*': {
+        schema: { type: 'string', format: 'binary', description: 'The same, under any Content-Type.' },
+      },
+    },
+  };
 }

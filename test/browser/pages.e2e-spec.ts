@@ -184,10 +184,15 @@ describe('in a browser: the test page and /docs', () => {
     await signer.page.close();
 
     const { page, problems } = await open('/docs');
+    // The signature is the operation's security scheme: given once under "Authorize".
+    await page.locator('.auth-wrapper .authorize').click();
+    const scheme = page.locator('.modal-ux .auth-container', { hasText: 'comapiSignature' });
+    await scheme.locator('input').fill(signature);
+    await scheme.locator('button.authorize').click();
+    await scheme.locator('button.btn-done').click();
     const operation = page.locator('#operations-webhook-WebhookController_receive');
     await operation.locator('.opblock-summary').click();
     await operation.getByRole('button', { name: 'Try it out' }).click();
-    await operation.locator('tr[data-param-name="X-Comapi-Signature"] input').fill(signature);
     await operation.locator('textarea.body-param__text').fill(body);
     await operation.getByRole('button', { name: 'Execute' }).click();
     const status = operation.locator('.live-responses-table .response .response-col_status');

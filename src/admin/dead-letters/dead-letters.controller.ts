@@ -1,7 +1,6 @@
 import { Get, Post, Req } from '@nestjs/common';
 import { ApiBody } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { z } from 'zod';
 import { DeadLetterQueue } from '../../messaging/dead-letter.queue';
 import { AdminActions } from '../actions/admin-actions';
 import { ActionReason, DeadLetterCount, DeadLettersMoved } from '../admin.views';
@@ -10,19 +9,11 @@ import { Actor } from '../http/admin-key.guard';
 import type { AdminActor } from '../http/admin-keys';
 import { readJsonBody } from '../http/json-body';
 import { AdminController, AdminEndpoint } from '../http/admin.decorators';
-import { ValidQuery, type ParsedQuery } from '../http/query-params';
+import { ValidQuery, param, type ParsedQuery, type QueryParams } from '../http/query-params';
 
 const MOVE = {
-  limit: {
-    schema: z.coerce
-      .number({ invalid_type_error: 'must be a positive whole number' })
-      .int('must be a positive whole number')
-      .min(1, 'must be a positive whole number')
-      .optional(),
-    description: 'Move at most this many (default: all).',
-    type: 'integer',
-  },
-} as const;
+  limit: { ...param.count(), description: 'Move at most this many (default: all).' },
+} satisfies QueryParams;
 
 @AdminController('dead-letters')
 export class DeadLettersController {

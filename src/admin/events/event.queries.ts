@@ -58,6 +58,29 @@ const COLUMNS = [
 export const RECEIVED_AT_MICROS = `'epoch'::timestamptz + (:receivedAtMicros::bigint * interval '1 microsecond')`;
 
 /**
+ * entity_revisions is keyed (api_space_id, entity_type, entity_id) and has no index leading with the
+ * entity, so its spaces are walked one by one through the key (a loose index scan: a few probes per
+ * API space, where a plain WHERE would read the whole table); an index for this alone would cost
+ * every stored event a write. Retention keeps states whose events it deleted, so both tables count.
+ * webhook_events finds the spaces of the story's events through webhook_events_entity_idx.
+ */
+const SPACES_OF_ENTITY = `
+  WITH RECURSIVE spaces(space) AS (
+    (SELECT api_space_id FROM entity_revisions ORDER BY api_space_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT r.api_space_id FROM entity_revisions r WHERE r.api_space_id > s.space
+            ORDER BY r.api_space_id LIMIT 1)
+    FROM spaces s WHERE s.space IS NOT NULL
+  )
+  SELECT s.space FROM spaces s
+   WHERE s.space IS NOT NULL
+     AND EXISTS (SELECT 1 FROM entity_revisions r
+                  WHERE r.api_space_id = s.space AND r.entity_type = $1 AND r.entity_id = $2)
+  UNION
+  SELECT DISTINCT coalesce(e.api_space_id, '') FROM webhook_events e WHERE e.entity_id = $2
+  ORDER BY 1`;
+
+/**
  * The operations API's reads of webhook_events and entity_revisions. Lists are keyset pages on
  * (received_at, event_id), newest first: no OFFSET, so page 1,000 costs what page 1 costs.
  */
@@ -154,6 +177,21 @@ export class EventQueries {
       },
       events: rows.map(eventView),
     };
+  }
+
+  /**
+   * The API spaces ('' for none) in which an entity has a state or an event of its story, sorted:
+   * what a story asked for without apiSpaceId is told from.
+   */
+  async spacesOf(entityType: string, entityId: string): Promise<string[]> {
+    if (![entityType, entityId].every(noNul)) return [];
+    const rows = await this.dataSource.query<{ space: string }[]>(...this.spacesQuery(entityType, entityId));
+    return rows.map((row) => row.space);
+  }
+
+  /** The query of spacesOf and its parameters (exposed so its plan can be checked against the indexes). */
+  spacesQuery(entityType: string, entityId: string): [string, string[]] {
+    return [SPACES_OF_ENTITY, [entityType, entityId]];
   }
 
   /** The events of a story (exposed so its plan can be checked against the indexes). */

@@ -1,4 +1,4 @@
-import { Get, HttpStatus, NotFoundException, Param, Post, Req } from '@nestjs/common';
+import { ConflictException, Get, HttpStatus, NotFoundException, Param, Post, Req } from '@nestjs/common';
 import { ApiBody } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { z } from 'zod';
@@ -14,52 +14,46 @@ import {
   PAGE_PARAMS,
   ValidQuery,
   badParameter,
+  checkWindow,
   isoInstant,
-  optionalText,
+  param,
   text,
   type ParsedQuery,
+  type QueryParams,
 } from '../http/query-params';
 import { EventQueries } from './event.queries';
 
 export const EVENT_FILTERS = {
-  name: { schema: text(200).optional(), description: 'Event name, e.g. message.read.', type: 'string' },
-  apiSpaceId: { schema: text().optional(), description: 'API space.', type: 'string' },
-  entityType: {
-    schema: text(200).optional(),
-    description: 'The part of the name before the dot, e.g. message.',
-    type: 'string',
+  name: { ...param.text(200), description: 'Event name, e.g. message.read.' },
+  apiSpaceId: { ...param.text(), description: 'API space.' },
+  entityType: { ...param.text(200), description: 'The part of the name before the dot, e.g. message.' },
+  entityId: {
+    ...param.text(),
+    description:
+      'The entity id: payload.messageId, else payload.id, else payload.profileId, else the top-level profileId.',
   },
-  entityId: { schema: text().optional(), description: 'payload.messageId, else payload.id.', type: 'string' },
   outcome: {
-    schema: z
-      .enum(['applied', 'stale', 'untracked'], { message: 'must be applied, stale or untracked' })
-      .optional(),
+    ...param.oneOf(['applied', 'stale', 'untracked'] as const),
     description: 'What the event did to its entity.',
-    type: 'string',
-    enum: ['applied', 'stale', 'untracked'],
   },
-  deliveryId: {
-    schema: text().optional(),
-    description: 'The X-Delivery-Id of the HTTP delivery.',
-    type: 'string',
-  },
+  deliveryId: { ...param.text(), description: 'The X-Delivery-Id of the HTTP delivery.' },
   since: {
-    schema: isoInstant.optional(),
+    ...param.instant(),
     description: 'received_at at or after (ISO 8601).',
-    type: 'string',
     example: '2026-11-20T00:00:00Z',
   },
-  until: { schema: isoInstant.optional(), description: 'received_at before (ISO 8601).', type: 'string' },
+  until: { ...param.instant(), description: 'received_at before (ISO 8601); later than since.' },
   ...PAGE_PARAMS,
-} as const;
+} satisfies QueryParams;
 
 const SPACE = {
   apiSpaceId: {
-    schema: optionalText().default(''),
-    description: 'The API space of the entity (default: none).',
-    type: 'string',
+    ...param.textOrEmpty(),
+    description:
+      'The API space of the entity; empty for events that carry none. Without it: the space the entity ' +
+      'exists in, or 409 naming its spaces when it exists in several.',
   },
-} as const;
+} satisfies QueryParams;
 
 const replayRequest = z.object({
   since: isoInstant,
@@ -81,6 +75,7 @@ export class EventsController {
   events(
     @ValidQuery(EVENT_FILTERS) { limit, cursor, ...filters }: ParsedQuery<typeof EVENT_FILTERS>,
   ): Promise<EventPage> {
+    checkWindow(filters);
     return this.queries.list(filters, limit, cursor, this.cursors.events);
   }
 
@@ -97,17 +92,33 @@ export class EventsController {
       'For a message: its latest state, and every stored event naming its id (its own and interactions), by revision.',
     query: SPACE,
     answer: EntityStory,
-    notFound: 'Neither a state nor an event for this entity.',
+    notFound: 'Neither a state nor an event for this entity (in this API space).',
+    ambiguous: 'No apiSpaceId, and the entity exists in several API spaces: they are named.',
   })
   async entity(
     @Param('entityType') entityType: string,
     @Param('entityId') entityId: string,
     @ValidQuery(SPACE) { apiSpaceId }: ParsedQuery<typeof SPACE>,
   ): Promise<EntityStory> {
+    const space = apiSpaceId ?? (await this.onlySpaceOf(entityType, entityId));
     return (
-      (await this.queries.story(entityType, entityId, apiSpaceId)) ??
+      (await this.queries.story(entityType, entityId, space)) ??
       notFound(`no entity ${entityType}/${entityId}`)
     );
+  }
+
+  /** The one space an entity exists in ('' when none: the story is then 404); 409 naming them when several. */
+  private async onlySpaceOf(entityType: string, entityId: string): Promise<string> {
+    const spaces = await this.queries.spacesOf(entityType, entityId);
+    if (spaces.length > 1) {
+      throw new ConflictException({
+        statusCode: 409,
+        error: 'Conflict',
+        message: `${entityType}/${entityId} exists in ${spaces.length} API spaces: pass apiSpaceId`,
+        apiSpaceIds: spaces,
+      });
+    }
+    return spaces[0] ?? '';
   }
 
   @Post('events/replay')
@@ -136,7 +147,7 @@ export class EventsController {
       const issue = parsed.error.issues[0];
       throw badParameter(String(issue.path[0] ?? 'body'), issue.message);
     }
-    if (parsed.data.until <= parsed.data.since) throw badParameter('until', 'must be later than since');
+    checkWindow(parsed.data);
     return this.actions.replayEvents(actor, parsed.data, reasonOf(body));
   }
 }

@@ -10,6 +10,7 @@ import {
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
+  ApiConflictResponse,
   ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOperation,
@@ -17,7 +18,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { AdminError } from '../admin.views';
+import { AdminError, AmbiguousEntity } from '../admin.views';
 import { AdminKeyGuard } from './admin-key.guard';
 import { AdminRequestLog } from './admin-request.interceptor';
 import { DocumentQuery, type QueryParams } from './query-params';
@@ -51,6 +52,8 @@ export interface EndpointDocs {
   status?: HttpStatus;
   /** When the route answers 404, and why. */
   notFound?: string;
+  /** When the route answers 409 naming the API spaces to choose from, and why. */
+  ambiguous?: string;
 }
 
 /** The docs, validation errors and status of one operations route. */
@@ -66,5 +69,6 @@ export function AdminEndpoint(docs: EndpointDocs): MethodDecorator {
       type: AdminError,
     }),
     ...(docs.notFound ? [ApiNotFoundResponse({ description: docs.notFound, type: AdminError })] : []),
+    ...(docs.ambiguous ? [ApiConflictResponse({ description: docs.ambiguous, type: AmbiguousEntity })] : []),
   );
 }

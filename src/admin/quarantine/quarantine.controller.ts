@@ -13,28 +13,27 @@ import {
   PAGE_PARAMS,
   ValidQuery,
   badParameter,
-  isoInstant,
-  text,
+  checkWindow,
+  param,
   type ParsedQuery,
+  type QueryParams,
 } from '../http/query-params';
 import { QuarantineService } from './quarantine.service';
 
 const QUARANTINE_FILTERS = {
-  since: {
-    schema: isoInstant.optional(),
-    description: 'received_at at or after (ISO 8601).',
-    type: 'string',
-  },
-  until: { schema: isoInstant.optional(), description: 'received_at before (ISO 8601).', type: 'string' },
-  deliveryId: {
-    schema: text().optional(),
-    description: 'The X-Delivery-Id of the HTTP delivery.',
-    type: 'string',
-  },
+  since: { ...param.instant(), description: 'received_at at or after (ISO 8601).' },
+  until: { ...param.instant(), description: 'received_at before (ISO 8601); later than since.' },
+  deliveryId: { ...param.text(), description: 'The X-Delivery-Id of the HTTP delivery.' },
   ...PAGE_PARAMS,
-} as const;
+} satisfies QueryParams;
 
 const BIGINT_MAX = 9223372036854775807n;
+
+/**
+ * The same bounds in /docs-json. JSON numbers are doubles: the maximum reads as 2^63, one above the
+ * last id the service takes, the nearest a document can say.
+ */
+const ROW_ID = { type: 'integer', format: 'int64', minimum: 1, maximum: Number(BIGINT_MAX) } as const;
 
 /** The row id (bigint): a whole number from 1 to 2^63 - 1, kept as exact text; else 400 naming `id`. */
 export class RowId implements PipeTransform<string, string> {
@@ -63,6 +62,7 @@ export class QuarantineController {
   list(
     @ValidQuery(QUARANTINE_FILTERS) { limit, cursor, ...filters }: ParsedQuery<typeof QUARANTINE_FILTERS>,
   ): Promise<QuarantinePage> {
+    checkWindow(filters);
     return this.quarantine.list(filters, limit, cursor, this.cursors.quarantine);
   }
 
@@ -72,7 +72,7 @@ export class QuarantineController {
     answer: QuarantineDetail,
     notFound: 'No such row.',
   })
-  @ApiParam({ name: 'id', type: 'integer', example: 17 })
+  @ApiParam({ name: 'id', schema: ROW_ID, example: 17 })
   one(@Param('id', RowId) id: string): Promise<QuarantineDetail> {
     return this.quarantine.one(id);
   }
@@ -87,7 +87,7 @@ export class QuarantineController {
     status: HttpStatus.ACCEPTED,
     notFound: 'No such row.',
   })
-  @ApiParam({ name: 'id', type: 'integer', example: 17 })
+  @ApiParam({ name: 'id', schema: ROW_ID, example: 17 })
   @ApiBody({ type: ActionReason })
   @ApiConflictResponse({ description: 'Already replayed: nothing was done.' })
   async replay(
