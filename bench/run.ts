@@ -26,6 +26,7 @@ import { runBench, ServerProcess } from './lib/proc';
 import { renderResults, type BenchResults } from './lib/render';
 import { SCENARIO_TITLES, type Machine, type Settings } from './lib/report';
 import { summarize, type RunRecord, type Summary } from './lib/stats';
+import { startOtlpSink } from './lib/otlp-sink';
 import { summariseProfile } from './profile-summary';
 
 const ROOT = resolve(__dirname, '..');
@@ -574,6 +575,14 @@ async function main(): Promise<void> {
       ? await serviceDeployment('service, feed off', 'nofeed', ['all'], { FEED_ENABLED: 'false' })
       : undefined;
   const bareFeed = want('d') ? await floorDeployment('bare', true) : undefined;
+  /** (d) with OpenTelemetry on, every span exported (parent-based, always on) to a sink on loopback. */
+  const otlpSink = want('d') ? await startOtlpSink() : undefined;
+  const traced = otlpSink
+    ? await serviceDeployment('service, traced', 'traced', ['all'], {
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlpSink.url,
+        OTEL_SERVICE_NAME: 'bench',
+      })
+    : undefined;
   const split1 = want('s') ? await serviceDeployment('api + 1 worker', 'w1', ['api', 'worker']) : undefined;
   const split2 = want('s')
     ? await serviceDeployment('api + 2 workers', 'w2', ['api', 'worker', 'worker'])
@@ -604,9 +613,18 @@ async function main(): Promise<void> {
       measured: [api1, api2],
     });
   } else if (want('s')) errors.push('(s) ingest through nginx skipped: nginx is not installed');
-  const everything = [service, bare, reference, feedOff, bareFeed, split1, split2, nginx1, nginx2].filter(
-    (d): d is Deployment => d !== undefined,
-  );
+  const everything = [
+    service,
+    bare,
+    reference,
+    feedOff,
+    bareFeed,
+    traced,
+    split1,
+    split2,
+    nginx1,
+    nginx2,
+  ].filter((d): d is Deployment => d !== undefined);
   if (PROFILE) mkdirSync(join(RESULTS, 'profiles'), { recursive: true });
 
   const pools = {
@@ -655,7 +673,9 @@ async function main(): Promise<void> {
     if (want('c') || want('e') || want('o'))
       await scenario('c', main3, (t, r) => loadRun(t, 'c', r, pools[500]));
     if (want('d') || want('f'))
-      await scenario('d', [service, bare, reference, feedOff!, bareFeed!], (t, r) => e2eRun(t, 'd', r));
+      {await scenario('d', [service, bare, reference, feedOff!, bareFeed!, traced!], (t, r) =>
+        e2eRun(t, 'd', r),
+      );}
     if (want('f')) {
       for (const consumer of CONSUMER_SWEEP) {
         const key = `f-${consumer.prefetch}-${consumer.batch}`;
@@ -714,6 +734,8 @@ async function main(): Promise<void> {
   } finally {
     for (const target of everything) await target.stop();
     for (const remove of nginxDirs) remove();
+    if (otlpSink) log(`tracing: ${otlpSink.exports()} OTLP exports received from the traced deployment`);
+    await otlpSink?.close();
     await feedBroker?.close().catch(() => undefined);
     const problems = await infra.cleanUp();
     for (const problem of problems) errors.push(`clean-up: ${problem}`);
