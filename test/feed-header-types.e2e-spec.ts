@@ -88,7 +88,11 @@ describe('feed headers: one AMQP type per header (APP_ROLE=all)', () => {
     const replay = await fetch(`${app.url}/admin/events/replay`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ since, until: new Date(Date.now() + 1000).toISOString() }),
+      body: JSON.stringify({
+        since,
+        until: new Date(Date.now() + 1000).toISOString(),
+        reason: 'header types of a replay',
+      }),
     });
     expect(replay.status).toBe(202);
     const headers = await waitFor(() => onWire(event.eventId as string, true), { what: 'the replayed copy' });

@@ -99,13 +99,17 @@ describe('the OpenAPI document is a contract: requests pass a validating gateway
     );
     await admin('/quarantine?since=2026-01-01T00:00:00Z&limit=500');
     await admin(`/quarantine/${kept.id}`);
-    await admin(`/quarantine/${kept.id}/replay`, { method: 'POST' });
+    const reason = 'contract check';
+    await admin(`/quarantine/${kept.id}/replay`, { method: 'POST', body: { reason } });
+    await admin(`/quarantine/${kept.id}/replay`, { method: 'POST', body: { reason } }); // already replayed: 409
+    await admin(`/quarantine/${kept.id}/replay`, { method: 'POST', body: {} }); // no reason: 400
     await admin('/dead-letters');
-    await admin('/dead-letters/replay?limit=1', { method: 'POST' });
+    await admin('/dead-letters/replay?limit=1', { method: 'POST', body: { reason } });
     await admin('/events/replay', {
       method: 'POST',
-      body: { since: '2030-01-01T00:00:00Z', until: '2030-01-02T00:00:00Z' },
+      body: { since: '2030-01-01T00:00:00Z', until: '2030-01-02T00:00:00Z', reason },
     });
+    await admin('/audit');
     for (const bad of [
       '/events?limit=0',
       '/events?since=2026-11-21T00:00:00Z&until=2026-11-20T00:00:00Z',
@@ -198,9 +202,18 @@ describe('the OpenAPI document is a contract: requests pass a validating gateway
       '/admin/quarantine/1e20',
       '/admin/dead-letters/replay?limit=0',
     ]) {
-      const method = path.startsWith('/admin/dead-letters') ? 'POST' : 'GET';
-      const service = await httpSend(app.url, { method, path, headers });
-      const verdict = await gate.check({ method, path, headers });
+      const post = path.startsWith('/admin/dead-letters');
+      const method = post ? 'POST' : 'GET';
+      const sent = post
+        ? {
+            method,
+            path,
+            headers: { ...headers, 'content-type': 'application/json' },
+            body: Buffer.from('{"reason":"bounds check"}'),
+          }
+        : { method, path, headers };
+      const service = await httpSend(app.url, sent);
+      const verdict = await gate.check(sent);
       verdicts.push([path, service.status, verdict.status]);
     }
     await gate.close();

@@ -2,7 +2,7 @@ import { Get, HttpStatus, Param, Post, Req, type PipeTransform } from '@nestjs/c
 import { ApiBody, ApiConflictResponse, ApiParam } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { AdminActions } from '../actions/admin-actions';
-import { ActionReason, QuarantineDetail, QuarantinePage, ReplayAccepted } from '../admin.views';
+import { ActionReason, AdminError, QuarantineDetail, QuarantinePage, ReplayAccepted } from '../admin.views';
 import { reasonOf } from '../http/action-reason';
 import { Actor } from '../http/admin-key.guard';
 import type { AdminActor } from '../http/admin-keys';
@@ -89,7 +89,7 @@ export class QuarantineController {
   })
   @ApiParam({ name: 'id', schema: ROW_ID, example: 17 })
   @ApiBody({ type: ActionReason })
-  @ApiConflictResponse({ description: 'Already replayed: nothing was done.' })
+  @ApiConflictResponse({ description: 'Already replayed: nothing was done.', type: AdminError })
   async replay(
     @Param('id', RowId) id: string,
     @Actor() actor: AdminActor,
