@@ -672,10 +672,11 @@ async function main(): Promise<void> {
     if (want('b') || want('e')) await scenario('b', main3, (t, r) => loadRun(t, 'b', r, pools[100]));
     if (want('c') || want('e') || want('o'))
       await scenario('c', main3, (t, r) => loadRun(t, 'c', r, pools[500]));
-    if (want('d') || want('f'))
-      {await scenario('d', [service, bare, reference, feedOff!, bareFeed!, traced!], (t, r) =>
+    if (want('d') || want('f')) {
+      await scenario('d', [service, bare, reference, feedOff!, bareFeed!, traced!], (t, r) =>
         e2eRun(t, 'd', r),
-      );}
+      );
+    }
     if (want('f')) {
       for (const consumer of CONSUMER_SWEEP) {
         const key = `f-${consumer.prefetch}-${consumer.batch}`;
