@@ -220,7 +220,7 @@ async function generate(db: Client, events: number): Promise<void> {
             CASE WHEN outcome = 'untracked' THEN NULL ELSE 1 + n % 3 END, '"e' || n || '"',
             received_at - interval '1 second', outcome,
             jsonb_build_object('eventId', event_id, 'accountId', 40213, 'apiSpaceId', space, 'name', name,
-                               'payload', jsonb_build_object('messageId', entity_id, 'channel', 'sms',
+                               'payload', jsonb_build_object('id', entity_id, 'channel', 'sms',
                                                              'status', split_part(name, '.', 2)),
                                'revision', 1 + n % 3, 'etag', '"e' || n || '"',
                                'timestamp', to_char(received_at - interval '1 second', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),

@@ -64,7 +64,7 @@ async function seed(url: string): Promise<void> {
        SELECT id, name, 40213, 'space-1', 'message', message, g % 3 + 1, etag, at, 'applied',
               jsonb_build_object('eventId', id, 'accountId', 40213, 'apiSpaceId', 'space-1'::text, 'name', name,
                 'revision', g % 3 + 1, 'etag', etag, 'timestamp', at, 'payload', jsonb_build_object(
-                  'messageId', message, 'details', jsonb_build_object('channel', 'sms', 'additionalInfo',
+                  'id', message, 'details', jsonb_build_object('channel', 'sms', 'additionalInfo',
                     jsonb_build_object('to', '447700900123', 'successful', true, 'clientRef', 'order-' || g),
                     'channelStatus', jsonb_build_object('sms', jsonb_build_object('status', substr(name, 9),
                       'details', jsonb_build_object('to', '447700900123'), 'updatedOn', at))),

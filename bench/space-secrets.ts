@@ -36,7 +36,7 @@ function bodyOf(space: string, bytes: number): Buffer {
       accountId: 40213,
       apiSpaceId: space,
       name: 'message.delivered',
-      payload: { messageId: `8b1f0c52-6a3d-4e9b-b7f2-${i.toString().padStart(12, '0')}`, channel: 'sms' },
+      payload: { id: `8b1f0c52-6a3d-4e9b-b7f2-${i.toString().padStart(12, '0')}`, channel: 'sms' },
       revision: 2,
       etag: '"2c-OdiDKCvykC/7/M2nPxRHa1rAI7g"',
       timestamp: '2026-11-20T09:26:19.112Z',

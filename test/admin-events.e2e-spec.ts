@@ -68,7 +68,7 @@ describe('operations API: finding events', () => {
       accountId: 40213,
       ...(space === null ? {} : { apiSpaceId: space }),
       name,
-      payload: entityId === null ? { note: 'no entity' } : { messageId: entityId },
+      payload: entityId === null ? { note: 'no entity' } : { id: entityId },
       ...(revision === null ? {} : { revision }),
       etag: `"${seq}"`,
       timestamp: '2026-11-20T09:00:00Z',

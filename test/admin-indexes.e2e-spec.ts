@@ -290,7 +290,7 @@ async function generate(dataSource: DataSource, events = EVENTS, quarantined = Q
               CASE WHEN outcome = 'untracked' THEN NULL ELSE 1 + n % 3 END, '"e' || n || '"',
               received_at - interval '1 second', outcome,
               jsonb_build_object('eventId', event_id, 'name', name, 'apiSpaceId', space,
-                                 'payload', jsonb_build_object('messageId', entity_id, 'status', 'ok')),
+                                 'payload', jsonb_build_object('id', entity_id, 'status', 'ok')),
               received_at, delivery_id
          FROM (SELECT n, 'evt-' || lpad(n::text, 8, '0') AS event_id, name, space, outcome,
                       CASE WHEN name LIKE 'profile.%' THEN 'user' || (n % 5000) || '@example.com'

@@ -177,7 +177,7 @@ describe('operations API: roles, logs and secrets', () => {
         (await request(`/admin/events/${String(event.eventId)}`, OTHER_KEY)).status,
         (
           await request(
-            `/admin/entities/message/${(event.payload as { messageId: string }).messageId}?apiSpaceId=space-e2e`,
+            `/admin/entities/message/${(event.payload as { id: string }).id}?apiSpaceId=space-e2e`,
             KEY,
           )
         ).status,

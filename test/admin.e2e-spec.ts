@@ -83,7 +83,7 @@ describe('operations API', () => {
 
   it('finds an event by id, with its payload exactly as stored, and 404 for an unknown one', async () => {
     const eventId = `evt-admin-exact-${Date.now()}`;
-    const body = `{"eventId":"${eventId}","name":"message.sent","accountId":9007199254740993,"payload":{"messageId":"m-${eventId}"},"revision":1}`;
+    const body = `{"eventId":"${eventId}","name":"message.sent","accountId":9007199254740993,"payload":{"id":"m-${eventId}"},"revision":1}`;
     const deliveryId = await deliver(body);
     await stored(deliveryId, 1);
     const res = await admin(`/events/${eventId}`);

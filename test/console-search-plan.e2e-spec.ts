@@ -39,7 +39,7 @@ describe('console payload search: the time window bounds the scan', () => {
     await dataSource.query(
       `INSERT INTO webhook_events (event_id, name, entity_type, entity_id, outcome, payload, received_at, delivery_id)
        SELECT 'evt-' || n, 'message.sent', 'message', 'msg-' || n, 'applied',
-              jsonb_build_object('eventId', 'evt-' || n, 'payload', jsonb_build_object('messageId', 'msg-' || n,
+              jsonb_build_object('eventId', 'evt-' || n, 'payload', jsonb_build_object('id', 'msg-' || n,
                                  'metadata', jsonb_build_object('orderId', (n % 5000)::text))),
               now() - (n * interval '1 second' * ${(DAYS * 86400) / EVENTS}), 'delivery-' || (n / 10)
          FROM generate_series(1, ${EVENTS}) AS n`,

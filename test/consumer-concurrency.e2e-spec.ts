@@ -90,7 +90,7 @@ describe('two workers storing concurrent deliveries', () => {
           apiSpaceId: space,
           name: `${entityType}.${entityType === 'profile' ? 'update' : 'delivered'}`,
           revision,
-          payload: entityType === 'profile' ? { id: entityId } : { messageId: entityId },
+          payload: entityType === 'profile' ? { id: entityId } : { id: entityId },
         });
         planned.push({
           eventId: sent.eventId as string,

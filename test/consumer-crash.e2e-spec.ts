@@ -58,7 +58,7 @@ describe('a worker killed in the middle of a backlog', () => {
         envelope({
           eventId: `crash-${run}-${d}-${i}`,
           revision: i,
-          payload: { messageId: `crash-${run}-${d}` },
+          payload: { id: `crash-${run}-${d}` },
         }),
       );
       const res = await postWebhook(api.url, JSON.stringify(batch));

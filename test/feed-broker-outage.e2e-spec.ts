@@ -145,7 +145,7 @@ describe('the feed while the broker is stopped (private RabbitMQ node)', () => {
             Array.from({ length: 50 }, (_, j) =>
               envelope({
                 eventId: `bm-${run}-${i}-${j}`,
-                payload: { messageId: `bm-${run}-m${j % 40}` },
+                payload: { id: `bm-${run}-m${j % 40}` },
                 revision: i + 1,
               }),
             ),

@@ -360,7 +360,7 @@ describe('the feed: order per entity, concurrent workers, commits out of order',
         `INSERT INTO webhook_events (event_id, name, api_space_id, entity_type, entity_id, revision, outcome, payload,
                                      received_at, delivery_id)
          VALUES ($1, 'message.sent', 'space-e2e', 'message', $2, 1, 'applied', $3, now(), 'test-delivery')`,
-        [early.eventId, (early.payload as { messageId: string }).messageId, JSON.stringify(early)],
+        [early.eventId, (early.payload as { id: string }).id, JSON.stringify(early)],
       );
       const [{ position }] = (
         await client.query<{ position: string }>(
@@ -418,7 +418,7 @@ describe('the feed: replay of stored events', () => {
         payload:
           item.name === 'profile.update'
             ? { id: `${item.entity}-${run}@example.com` }
-            : { messageId: `${item.entity}-${run}` },
+            : { id: `${item.entity}-${run}` },
         revision: item.revision,
       }),
     ),

@@ -219,7 +219,7 @@ describe('logs', () => {
       await locker.rows(`SELECT * FROM entity_revisions WHERE entity_id = $1 FOR UPDATE`, [messageId]);
       const held = await postWebhook(
         all.url,
-        JSON.stringify(envelope({ payload: { messageId }, revision: 2 })),
+        JSON.stringify(envelope({ payload: { id: messageId }, revision: 2 })),
       );
       expect(held.status).toBe(200);
       await waitFor(

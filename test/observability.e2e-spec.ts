@@ -99,13 +99,13 @@ describe('observability: JSON logs and /metrics', () => {
     const twoHoursAgo = new Date(Date.now() - 2 * 3600 * 1000).toISOString();
     const applied = envelope({
       eventId: `obs-${randomUUID()}`,
-      payload: { messageId },
+      payload: { id: messageId },
       revision: 2,
       timestamp: twoHoursAgo,
     });
     const stale = envelope({
       eventId: `obs-${randomUUID()}`,
-      payload: { messageId },
+      payload: { id: messageId },
       revision: 1,
       timestamp: twoHoursAgo,
     });

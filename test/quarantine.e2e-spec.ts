@@ -68,16 +68,12 @@ describe('quarantine and dead letters', () => {
   const DEEP = '"__deep__"';
   const deep = (levels: number) => ({ deepJson: `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}` });
   const hostile: [string, Record<string, unknown> & { payload?: unknown }, 'quarantined' | 'stored'][] = [
-    [
-      'a NUL character in a payload field',
-      { payload: { messageId: 'm-nul', text: 'a\u0000b' } },
-      'quarantined',
-    ],
-    ['a NUL character in a payload key', { payload: { messageId: 'm-key', 'k\u0000': 1 } }, 'quarantined'],
+    ['a NUL character in a payload field', { payload: { id: 'm-nul', text: 'a\u0000b' } }, 'quarantined'],
+    ['a NUL character in a payload key', { payload: { id: 'm-key', 'k\u0000': 1 } }, 'quarantined'],
     ['a NUL character in the eventId', { eventId: `evt-\u0000-${randomUUID()}` }, 'quarantined'],
-    ['a lone surrogate', { payload: { messageId: 'm-sur', text: '\ud800' } }, 'quarantined'],
+    ['a lone surrogate', { payload: { id: 'm-sur', text: '\ud800' } }, 'quarantined'],
     ['an eventId of 20,000 characters', { eventId: 'e'.repeat(20000) }, 'quarantined'],
-    ['a messageId of 20,000 characters', { payload: { messageId: 'm'.repeat(20000) } }, 'quarantined'],
+    ['an id of 20,000 characters', { payload: { id: 'm'.repeat(20000) } }, 'quarantined'],
     ['a payload nested 20,000 levels (PostgreSQL refuses it)', { payload: deep(20000) }, 'quarantined'],
     ['a payload nested 5,000 levels (PostgreSQL keeps it)', { payload: deep(5000) }, 'stored'],
     ['a timestamp of year 0000 (stored, without a time)', { timestamp: '0000-01-01T00:00:00Z' }, 'stored'],
@@ -209,7 +205,7 @@ describe('quarantine and dead letters', () => {
                    FOR EACH ROW EXECUTE FUNCTION refuse_quarantine()`);
     try {
       const neighbours = [envelope(), envelope()];
-      const bad = envelope({ payload: { messageId: 'm-dl', text: 'a\u0000b' } });
+      const bad = envelope({ payload: { id: 'm-dl', text: 'a\u0000b' } });
       const publisher = await DirectPublisher.connect(app.env.AMQP_PREFIX);
       const [, badId] = await publisher
         .publish(

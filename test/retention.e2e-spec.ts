@@ -159,7 +159,7 @@ describe('retention (RETENTION_DAYS)', () => {
   it('a repeated eventId received within the window is still a duplicate (one past it is new again)', async () => {
     const [app] = apps;
     const before = await eventCounts(app.app);
-    const repeat = envelope({ eventId: 'inside-window', payload: { messageId: 'msg-inside' } });
+    const repeat = envelope({ eventId: 'inside-window', payload: { id: 'msg-inside' } });
     const past = envelope({ eventId: 'old-bulk-0' });
     for (const body of [repeat, past])
       expect((await postWebhook(app.url, JSON.stringify(body))).status).toBe(200);

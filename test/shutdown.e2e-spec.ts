@@ -234,7 +234,7 @@ describe('graceful shutdown (SIGTERM)', () => {
           const batch = Array.from({ length: perDelivery }, (_, i) =>
             envelope({
               eventId: `${idPrefix}${String(d * perDelivery + i).padStart(6, '0')}`,
-              ...(d === 0 && i === 0 ? { payload: { messageId }, revision: 2 } : {}),
+              ...(d === 0 && i === 0 ? { payload: { id: messageId }, revision: 2 } : {}),
             }),
           );
           const deliveryId = randomUUID();
@@ -337,8 +337,8 @@ describe('graceful shutdown (SIGTERM)', () => {
     // Revision 1 of an entity is stored; a transaction of the test then holds that entity's
     // entity_revisions row, so the worker's transaction storing revision 2 waits: a batch in hand.
     const messageId = `sd-msg-${randomUUID()}`;
-    const first = envelope({ eventId: `sd-ready-${randomUUID()}`, payload: { messageId }, revision: 1 });
-    const second = envelope({ eventId: `sd-ready-${randomUUID()}`, payload: { messageId }, revision: 2 });
+    const first = envelope({ eventId: `sd-ready-${randomUUID()}`, payload: { id: messageId }, revision: 1 });
+    const second = envelope({ eventId: `sd-ready-${randomUUID()}`, payload: { id: messageId }, revision: 2 });
     expect(await postOnce(api.url, Buffer.from(JSON.stringify(first)))).toMatchObject({ status: 200 });
     await waitFor(() => db.count(`SELECT count(*) FROM webhook_events WHERE event_id = $1`, [first.eventId]));
 

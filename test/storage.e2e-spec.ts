@@ -209,7 +209,7 @@ describe('storage of events (APP_ROLE=all)', () => {
     const unknown = envelope({
       name: 'hologram.projected',
       revision: 7,
-      payload: { messageId: 'holo-1', beam: 3 },
+      payload: { id: 'holo-1', beam: 3 },
     });
     const noDot = envelope({ name: 'heartbeat', payload: { id: 'hb-1' }, revision: 1 });
     await deliver(JSON.stringify([unknown, noDot]), 2);
@@ -268,7 +268,7 @@ describe('storage of events (APP_ROLE=all)', () => {
 
   it('stores the events of a delivery POSTed three times once each', async () => {
     const key = `msg-repeat-${Date.now()}`;
-    const batch = [1, 2, 3].map((revision) => envelope({ revision, payload: { messageId: key } }));
+    const batch = [1, 2, 3].map((revision) => envelope({ revision, payload: { id: key } }));
     const body = JSON.stringify(batch);
     const before = await eventCounts(app.app);
     const first = await deliver(body, 3);
@@ -291,8 +291,8 @@ describe('storage of events (APP_ROLE=all)', () => {
 
   it('marks an older revision that arrives later stale and keeps the entity at the newer one', async () => {
     const key = `msg-late-${Date.now()}`;
-    const newer = envelope({ name: 'message.read', revision: 3, payload: { messageId: key } });
-    const older = envelope({ name: 'message.delivered', revision: 2, payload: { messageId: key } });
+    const newer = envelope({ name: 'message.read', revision: 3, payload: { id: key } });
+    const older = envelope({ name: 'message.delivered', revision: 2, payload: { id: key } });
     await deliver(JSON.stringify(newer), 1);
     await waitForEvents([newer.eventId as string]);
     await deliver(JSON.stringify(older), 1);
@@ -310,8 +310,8 @@ describe('storage of events (APP_ROLE=all)', () => {
 
   it('keeps the first of two events with the same revision as the state', async () => {
     const key = `msg-tie-${Date.now()}`;
-    const first = envelope({ name: 'message.delivered', revision: 2, payload: { messageId: key } });
-    const second = envelope({ name: 'message.failed', revision: 2, payload: { messageId: key } });
+    const first = envelope({ name: 'message.delivered', revision: 2, payload: { id: key } });
+    const second = envelope({ name: 'message.failed', revision: 2, payload: { id: key } });
     await deliver(JSON.stringify(first), 1);
     await waitForEvents([first.eventId as string]);
     await deliver(JSON.stringify(second), 1);
@@ -333,7 +333,7 @@ describe('storage of events (APP_ROLE=all)', () => {
     // Hand-written JSON: JavaScript numbers could not even hold these values.
     const body =
       `{"eventId":"${eventId}","name":"message.sent","accountId":9007199254740993,` +
-      `"payload":{"messageId":"m-exact-${eventId}","huge":${big},"fraction":0.1000000000000000055511151231257827},` +
+      `"payload":{"id":"m-exact-${eventId}","huge":${big},"fraction":0.1000000000000000055511151231257827},` +
       `"revision":9223372036854775807,"timestamp":"2026-11-20T09:26:14.123456Z"}`;
     await deliver(body, 1);
     const [row] = await waitForEvents([eventId]);
@@ -367,7 +367,7 @@ describe('storage of events (APP_ROLE=all)', () => {
 
   it('stores an eventId repeated with other content once, counting the conflict', async () => {
     const first = envelope({ name: 'message.sent' });
-    const other = { ...first, name: 'message.read', payload: { messageId: 'other' } };
+    const other = { ...first, name: 'message.read', payload: { id: 'other' } };
     const before = await conflictCount();
     await deliver(JSON.stringify(first), 1);
     await waitForEvents([first.eventId as string]);
@@ -388,12 +388,12 @@ describe('storage of events (APP_ROLE=all)', () => {
 
   it('never lets a repeated eventId with other content move the state, even with a higher revision', async () => {
     const key = `msg-conflict-${Date.now()}`;
-    const first = envelope({ name: 'message.sent', revision: 1, payload: { messageId: key } });
+    const first = envelope({ name: 'message.sent', revision: 1, payload: { id: key } });
     await deliver(JSON.stringify(first), 1);
     await waitForEvents([first.eventId as string]);
     // The same eventId again, claiming revision 5, together with a genuinely new revision 3.
     const repeat = { ...first, name: 'message.read', revision: 5 };
-    const next = envelope({ name: 'message.delivered', revision: 3, payload: { messageId: key } });
+    const next = envelope({ name: 'message.delivered', revision: 3, payload: { id: key } });
     await deliver(JSON.stringify([repeat, next]), 2);
     const [stored] = await waitForEvents([next.eventId as string]);
     expect(stored.outcome).toBe('applied');

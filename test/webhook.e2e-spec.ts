@@ -282,9 +282,7 @@ describe('POST /webhook (api role: nothing consumes the queue)', () => {
   });
 
   describe('refuses a body over BODY_LIMIT (1kb) with 413 before looking at the signature', () => {
-    const body = Buffer.from(
-      JSON.stringify(envelope({ payload: { messageId: 'm-big', text: 'x'.repeat(2048) } })),
-    );
+    const body = Buffer.from(JSON.stringify(envelope({ payload: { id: 'm-big', text: 'x'.repeat(2048) } })));
     const smallQueue = () => topologyFor(small.env.AMQP_PREFIX).queue;
 
     it.each([

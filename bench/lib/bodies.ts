@@ -25,7 +25,7 @@ export function envelope(tag: string, k: number): Record<string, unknown> {
     apiSpaceId: '5d6a9c1e-2f0b-4c7e-9a61-0b3f7e2d4c10',
     name: NAMES[step],
     payload: {
-      messageId,
+      id: messageId,
       details: {
         channel: 'sms',
         additionalInfo: { to: '447700900123', successful: true, clientRef: `order-${k}` },

@@ -74,7 +74,7 @@ function addRows(delivery: BareDelivery, rows: Map<string, Row>): void {
       accountId: int(e.accountId),
       apiSpaceId: str(e.apiSpaceId),
       entityType: e.name.split('.', 1)[0],
-      entityId: id(payload.messageId) ?? id(payload.id),
+      entityId: id(payload.messageId) ?? id(payload.id) ?? id(payload.profileId) ?? id(e.profileId),
       revision: int(e.revision),
       etag: str(e.etag),
       timestamp: Number.isNaN(time) ? null : new Date(time).toISOString(),

@@ -59,7 +59,7 @@ describe('in a browser: the operations console', () => {
             JSON.stringify(
               envelope({
                 ...step,
-                payload: { messageId, metadata: { orderId }, to: { phoneNumber: '+447123456723' } },
+                payload: { id: messageId, metadata: { orderId }, to: { phoneNumber: '+447123456723' } },
               }),
             ),
           )
@@ -69,7 +69,7 @@ describe('in a browser: the operations console', () => {
     const hostile = envelope({
       name: 'message.sent',
       payload: {
-        messageId: `${messageId}-x`,
+        id: `${messageId}-x`,
         body: '<script>window.__pwned = 1</script>',
         from: 'jane@acme.com',
       },

@@ -129,7 +129,7 @@ export function envelope(eventId: string): Record<string, unknown> {
     accountId: 40213,
     apiSpaceId: 'space-deploy',
     name: 'message.sent',
-    payload: { messageId: `msg-${eventId}` },
+    payload: { id: `msg-${eventId}` },
     revision: 1,
     etag: '"1c-deploy"',
     timestamp: new Date().toISOString(),

@@ -198,7 +198,7 @@ export function shuffledStream(
         accountId: 40213,
         apiSpaceId: 'space-feed',
         name: revision === revisions ? 'message.read' : revision % 2 ? 'message.sent' : 'message.delivered',
-        payload: { messageId: `${tag}-m${m}`, step: revision },
+        payload: { id: `${tag}-m${m}`, step: revision },
         revision,
         timestamp: new Date(Date.UTC(2026, 10, 20, 9, 0, revision)).toISOString(),
       });

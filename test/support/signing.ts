@@ -54,7 +54,7 @@ export function envelope(overrides: Record<string, unknown> = {}): Record<string
     accountId: 40213,
     apiSpaceId: 'space-e2e',
     name: 'message.sent',
-    payload: { messageId: `msg-${id}` },
+    payload: { id: `msg-${id}` },
     revision: 1,
     etag: '"1c-test"',
     timestamp: new Date().toISOString(),
