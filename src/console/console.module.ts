@@ -4,6 +4,7 @@ import { ActionsController } from './actions.controller';
 import { ConsoleSessionGuard } from './console-auth';
 import { ConsoleErrorFilter } from './console-error.filter';
 import { ConsoleReads } from './console-reads';
+import { DeliveryReads } from './delivery-reads';
 import { consoleHeaders, loginLimiter } from './console-security';
 import { ConsoleSessions } from './console-sessions';
 import { ConsoleViews } from './console-views';
@@ -25,6 +26,7 @@ import { PagesController } from './pages.controller';
     ConsoleSessionGuard,
     OverviewService,
     ConsoleReads,
+    DeliveryReads,
   ],
 })
 export class ConsoleModule implements NestModule {

@@ -7,6 +7,7 @@ import { AdminCursors } from '../admin/http/admin-cursors';
 import { PAGE_PARAMS, optionalText, type ParsedQuery } from '../admin/http/query-params';
 import { clearSessionCookie, Session, sessionCookie } from './console-auth';
 import { ConsoleReads } from './console-reads';
+import { DeliveryReads } from './delivery-reads';
 import { ConsoleSessions, type SessionView } from './console-sessions';
 import { ConsoleViews } from './console-views';
 import { ConsoleController } from './console.decorators';
@@ -32,6 +33,7 @@ export class PagesController {
     private readonly views: ConsoleViews,
     private readonly overview: OverviewService,
     private readonly reads: ConsoleReads,
+    private readonly deliveries: DeliveryReads,
     private readonly sessions: ConsoleSessions,
     private readonly audit: AdminAudit,
     private readonly cursors: AdminCursors,
@@ -77,6 +79,18 @@ export class PagesController {
     const found = await this.reads.event(eventId);
     if (!found) throw new NotFoundException(`No stored event has the eventId ${eventId}.`);
     this.views.send(res, 'event', { title: `Event ${eventId}`, nav: 'events', ...found }, session);
+  }
+
+  @Get('deliveries/:deliveryId')
+  async delivery(
+    @Param('deliveryId') deliveryId: string,
+    @Session() session: SessionView,
+    @Res() res: Response,
+  ): Promise<void> {
+    const found = await this.deliveries.delivery(deliveryId);
+    if (!found) throw new NotFoundException(`Nothing is known of a delivery ${deliveryId}.`);
+    const title = `Delivery ${deliveryId}`;
+    this.views.send(res, 'delivery', { title, nav: 'events', deliveryId, ...found }, session);
   }
 
   @Get('entities/:entityType/:entityId')
