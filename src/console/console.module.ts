@@ -1,5 +1,6 @@
 import { MiddlewareConsumer, Module, RequestMethod, type NestModule } from '@nestjs/common';
 import { AdminModule } from '../admin/admin.module';
+import { EventsModule } from '../events/events.module';
 import { ActionsController } from './actions.controller';
 import { ConsoleSessionGuard } from './console-auth';
 import { ConsoleErrorFilter } from './console-error.filter';
@@ -17,7 +18,8 @@ import { PagesController } from './pages.controller';
  * actions, for people with an admin key. Served with /admin (same roles, same keys); else 404.
  */
 @Module({
-  imports: [AdminModule],
+  // FeedOutbox (the overview's outbox size, the replay plan) comes from EventsModule itself.
+  imports: [AdminModule, EventsModule],
   controllers: [LoginController, PagesController, ActionsController],
   providers: [
     ConsoleSessions,
