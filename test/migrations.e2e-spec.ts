@@ -48,6 +48,8 @@ const CONTRACT: Record<string, Record<string, string>> = {
     delivery_id: 'text',
     replayed_at: 'timestamp with time zone',
     replay_delivery_id: 'text',
+    resolved_at: 'timestamp with time zone',
+    resolved_reason: 'text',
   },
   feed_outbox: {
     position: 'bigint',
@@ -91,6 +93,7 @@ const MIGRATIONS = [
   'AuditAndConsoleSessions1765065600000',
   'EventTraceparent1765152000000',
   'WebhookDeliveries1765238400000',
+  'QuarantineResolution1765324800000',
 ];
 
 describe('migrations', () => {

@@ -11,6 +11,7 @@ import { FeedOutboxAndOperations1764921600000 } from '../events/migrations/17649
 import { AuditAndConsoleSessions1765065600000 } from '../events/migrations/1765065600000-AuditAndConsoleSessions';
 import { EventTraceparent1765152000000 } from '../events/migrations/1765152000000-EventTraceparent';
 import { WebhookDeliveries1765238400000 } from '../events/migrations/1765238400000-WebhookDeliveries';
+import { QuarantineResolution1765324800000 } from '../events/migrations/1765324800000-QuarantineResolution';
 
 export const MIGRATIONS_TABLE = 'schema_migrations';
 
@@ -36,6 +37,7 @@ export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
       AuditAndConsoleSessions1765065600000,
       EventTraceparent1765152000000,
       WebhookDeliveries1765238400000,
+      QuarantineResolution1765324800000,
     ],
     migrationsTableName: MIGRATIONS_TABLE,
     migrationsTransactionMode: 'each',
