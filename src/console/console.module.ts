@@ -6,6 +6,7 @@ import { ConsoleSessionGuard } from './console-auth';
 import { ConsoleErrorFilter } from './console-error.filter';
 import { ConsoleReads } from './console-reads';
 import { DeliveryReads } from './delivery-reads';
+import { EntityTrail } from './entity-trail';
 import { consoleHeaders, loginLimiter } from './console-security';
 import { ConsoleSessions } from './console-sessions';
 import { ConsoleViews } from './console-views';
@@ -29,6 +30,7 @@ import { PagesController } from './pages.controller';
     OverviewService,
     ConsoleReads,
     DeliveryReads,
+    EntityTrail,
   ],
 })
 export class ConsoleModule implements NestModule {

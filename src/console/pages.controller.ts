@@ -8,6 +8,7 @@ import { PAGE_PARAMS, optionalText, type ParsedQuery } from '../admin/http/query
 import { clearSessionCookie, Session, sessionCookie } from './console-auth';
 import { ConsoleReads } from './console-reads';
 import { DeliveryReads } from './delivery-reads';
+import { EntityTrail } from './entity-trail';
 import { ConsoleSessions, type SessionView } from './console-sessions';
 import { ConsoleViews } from './console-views';
 import { ConsoleController } from './console.decorators';
@@ -34,6 +35,7 @@ export class PagesController {
     private readonly overview: OverviewService,
     private readonly reads: ConsoleReads,
     private readonly deliveries: DeliveryReads,
+    private readonly entityTrail: EntityTrail,
     private readonly sessions: ConsoleSessions,
     private readonly audit: AdminAudit,
     private readonly cursors: AdminCursors,
@@ -64,10 +66,19 @@ export class PagesController {
   ): Promise<void> {
     const window = windowOf(since, until);
     const match = parsePayloadSearch(search);
-    const page = await this.reads.search(filters, match, window, limit, cursor);
+    const [page, kept] = await Promise.all([
+      this.reads.search(filters, match, window, limit, cursor),
+      // Quarantined JSON matching the search, shown once, beside the first page of events.
+      match && cursor === undefined ? this.entityTrail.searchQuarantine(match, window) : [],
+    ]);
     const form = { ...filters, search: search ?? '', since: since ?? '', until: until ?? '' };
     const span = { since: window.since.toISOString(), until: window.until.toISOString() };
-    this.views.send(res, 'events', { title: 'Events', nav: 'events', page, form, span, limit }, session);
+    this.views.send(
+      res,
+      'events',
+      { title: 'Events', nav: 'events', page, kept, form, span, limit },
+      session,
+    );
   }
 
   @Get('events/:eventId')
@@ -115,12 +126,20 @@ export class PagesController {
       }
       space = spaces[0] ?? '';
     }
-    const timeline = await this.reads.timeline(entityType, entityId, space);
-    if (!timeline) throw new NotFoundException(`Nothing is stored about ${entityType} ${entityId}.`);
+    const timeline = (await this.reads.timeline(entityType, entityId, space)) ?? { state: null, steps: [] };
+    const eventIds = timeline.steps.map((step) => step.event.eventId);
+    const trail = await this.entityTrail.of({ entityType, entityId, apiSpaceId: space }, eventIds);
+    if (
+      timeline.steps.length === 0 &&
+      !timeline.state &&
+      trail.quarantined.length === 0 &&
+      !trail.deadLettered?.length
+    )
+      throw new NotFoundException(`Nothing is stored about ${entityType} ${entityId}.`);
     this.views.send(
       res,
       'entity',
-      { title, nav: 'events', entityType, entityId, space, ...timeline },
+      { title, nav: 'events', entityType, entityId, space, ...timeline, ...trail },
       session,
     );
   }
