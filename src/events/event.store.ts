@@ -104,7 +104,8 @@ export class EventStore {
     const itemOf = new Map<string, ParsedEnvelope>();
     for (const item of delivery.parsed.envelopes)
       if (!itemOf.has(item.envelope.eventId)) itemOf.set(item.envelope.eventId, item);
-    return this.database.dataSource.transaction(async (manager) => {
+    const refused: { eventIndex: number | null; reason: string }[] = [];
+    const stored = this.database.dataSource.transaction(async (manager) => {
       const outcome = emptyOutcome(repeats);
       const guard = new RevisionGuard(await lockAndReadRevisions(manager, events));
       for (const row of events) {
@@ -127,12 +128,7 @@ export class EventStore {
           if (isTransientDatabaseError(err)) throw err;
           await manager.query('ROLLBACK TO SAVEPOINT event');
           const reason = `storage failed: ${(err as Error).message}`;
-          this.logger.warn({
-            msg: 'event kept in quarantine',
-            deliveryId: delivery.deliveryId,
-            eventIndex: row.itemIndex,
-            reason,
-          });
+          refused.push({ eventIndex: row.itemIndex, reason });
           quarantine.push({ ...itemQuarantine(delivery, itemOf.get(row.eventId)!, row.itemIndex), reason });
         }
       }
@@ -142,6 +138,19 @@ export class EventStore {
         deliveryRecords([delivery], outcome.stored, repeats.rows, outcome.quarantined),
       );
       await this.recordForFeed(manager, outcome.stored);
+      return outcome;
+    });
+    // Said only once the quarantine rows are committed: when this transaction fails, nothing was
+    // kept (the delivery is tried again, or dead-lettered) and such a line would be false.
+    return stored.then((outcome) => {
+      for (const { eventIndex, reason } of refused) {
+        this.logger.warn({
+          msg: 'event kept in quarantine',
+          deliveryId: delivery.deliveryId,
+          eventIndex,
+          reason,
+        });
+      }
       return outcome;
     });
   }
