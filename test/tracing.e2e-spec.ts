@@ -215,6 +215,7 @@ describe('tracing', () => {
         body: JSON.stringify({
           since: new Date(Date.now() - 3_600_000).toISOString(),
           until: new Date(Date.now() + 60_000).toISOString(),
+          reason: 'tracing test: replay to the feed',
         }),
       });
       expect(res.status).toBe(202);
@@ -253,6 +254,7 @@ describe('tracing', () => {
         body: JSON.stringify({
           since: new Date(Date.now() - 3_600_000).toISOString(),
           until: new Date(Date.now() + 60_000).toISOString(),
+          reason: 'tracing test: replay to the feed',
         }),
       });
       expect(res.status).toBe(202);
