@@ -1,9 +1,11 @@
 /**
- * `npm run bench:admin`: latency of the operations API (/admin) on a large table. A database of its
- * own with BENCH_ADMIN_EVENTS (1,000,000) stored events made with generate_series, the service
- * (dist/main.js, or BENCH_SERVICE_MAIN) as APP_ROLE=worker with ADMIN_API_KEYS, then autocannon for
- * BENCH_DURATION (10) s per route at BENCH_CONNECTIONS (8) connections. Prints a Markdown table
- * (p50, p99, req/s, load average before and after each run) to stdout; progress goes to stderr.
+ * `npm run bench:admin`: latency of the operations API (/admin) and of every console page on a large
+ * table. A database of its own with BENCH_ADMIN_EVENTS (1,000,000) stored events made with
+ * generate_series (and the console's other rows, admin-console.ts), the service (dist/main.js, or
+ * BENCH_SERVICE_MAIN) as APP_ROLE=worker with ADMIN_API_KEYS, then autocannon for BENCH_DURATION
+ * (10) s per route at BENCH_CONNECTIONS (8) connections: /admin routes with the bearer key, console
+ * pages with a session cookie, a 7-day payload search among them. Prints a Markdown table (p50, p99,
+ * req/s, the target, load average before and after each run) to stdout; progress goes to stderr.
  * Removes its database, queues and process at the end, also after a failure or Ctrl-C.
  * Knobs and results: docs/performance.md, "Operations API".
  */
@@ -13,6 +15,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Client } from 'pg';
 import { CursorCodec } from '../src/admin/http/cursor';
+import { consoleScenarios, consoleSession, generateConsoleRows } from './admin-console';
 import { newTag } from './lib/bodies';
 import { Infra } from './lib/infra';
 import { runBench, ServerProcess } from './lib/proc';
@@ -46,12 +49,17 @@ interface Scenario {
   label: string;
   /** Paths to rotate through (one per request, in turn). */
   paths: string[];
+  /** The p99 it must stay within. */
+  targetMs: number;
+  /** How the request authenticates: the bearer key (/admin) or the session cookie (/console). */
+  auth?: 'bearer' | 'session';
 }
 
 interface Outcome {
   label: string;
   p50Ms: number;
   p99Ms: number;
+  targetMs: number;
   reqPerSec: number;
   ok: number;
   non2xx: number;
@@ -97,16 +105,23 @@ async function main(): Promise<void> {
     log(`generating ${EVENTS.toLocaleString('en-US')} events (load ${load()})`);
     const generateStarted = Date.now();
     await generate(db, EVENTS);
+    await generateConsoleRows(db, EVENTS);
     const generateS = (Date.now() - generateStarted) / 1000;
     log(`generated in ${generateS.toFixed(0)} s`);
 
-    const scenarios = await scenariosOf(db, key);
+    const cookie = await consoleSession(`http://127.0.0.1:${PORT}`, key);
+    const scenarios: Scenario[] = [
+      ...(await scenariosOf(db, key)),
+      ...(await consoleScenarios(db, EVENTS)).map((s) => ({ ...s, auth: 'session' as const })),
+    ];
     const outcomes: Outcome[] = [];
     for (const scenario of scenarios) {
-      await run(scenario, key, 2); // warm-up: connections, plans, caches
+      const credentials: Record<string, string> =
+        scenario.auth === 'session' ? { cookie } : { authorization: `Bearer ${key}` };
+      await run(scenario, credentials, 2); // warm-up: connections, plans, caches
       const loadBefore = load();
       log(`${scenario.label}: ${DURATION_S} s at ${CONNECTIONS} connections (load ${loadBefore})`);
-      const outcome = await run(scenario, key, DURATION_S);
+      const outcome = await run(scenario, credentials, DURATION_S);
       outcomes.push({ ...outcome, loadBefore, loadAfter: load() });
       log(
         `${scenario.label}: p50 ${outcome.p50Ms} ms, p99 ${outcome.p99Ms} ms, ${outcome.reqPerSec.toFixed(0)} req/s, ` +
@@ -140,7 +155,7 @@ async function scenariosOf(db: Client, key: string): Promise<Scenario[]> {
     [EVENTS],
   );
   const cursors = positions.map((p) => codec.encode({ receivedAtMicros: p.us, id: p.id }));
-  return [
+  const routes: Omit<Scenario, 'targetMs'>[] = [
     { label: 'GET /admin/events?name=message.read', paths: ['/admin/events?name=message.read'] },
     {
       label: `GET /admin/events?entityId=<id> (${entities.length} ids)`,
@@ -158,11 +173,12 @@ async function scenariosOf(db: Client, key: string): Promise<Scenario[]> {
       ),
     },
   ];
+  return routes.map((route) => ({ ...route, targetMs: TARGET_P99_MS }));
 }
 
 function run(
   scenario: Scenario,
-  key: string,
+  credentials: Record<string, string>,
   durationS: number,
 ): Promise<Omit<Outcome, 'loadBefore' | 'loadAfter'>> {
   let next = 0;
@@ -179,7 +195,7 @@ function run(
             setupRequest: (req) => ({
               ...req,
               path: scenario.paths[next++ % scenario.paths.length],
-              headers: { ...req.headers, authorization: `Bearer ${key}` },
+              headers: { ...req.headers, ...credentials },
             }),
           },
         ],
@@ -190,6 +206,7 @@ function run(
           label: scenario.label,
           p50Ms: result.latency.p50,
           p99Ms: result.latency.p99,
+          targetMs: scenario.targetMs,
           reqPerSec: result['2xx'] / result.duration,
           ok: result['2xx'],
           non2xx: result.non2xx,
@@ -264,12 +281,12 @@ function report(
       `${cpu.length} cores, ${fmt(totalmem() / 2 ** 30, 1)} GiB, Node ${process.version}, ` +
       `PostgreSQL ${versions.postgres}, RabbitMQ ${versions.rabbitmq}; load tool, PostgreSQL and RabbitMQ on the same cores.`,
     '',
-    `| route | p50 ms | p99 ms | req/s | non-2xx / errors | p99 ≤ ${TARGET_P99_MS} ms | load average before → after (1/5/15 min) |`,
+    `| route | p50 ms | p99 ms | req/s | non-2xx / errors | p99 within target | load average before → after (1/5/15 min) |`,
     '|---|---:|---:|---:|---:|---|---|',
     ...outcomes.map(
       (o) =>
         `| ${o.label} | ${fmt(o.p50Ms)} | ${fmt(o.p99Ms)} | ${fmt(o.reqPerSec)} | ${o.non2xx} / ${o.errors} | ` +
-        `${o.p99Ms <= TARGET_P99_MS && o.non2xx === 0 && o.errors === 0 ? 'yes' : '**no**'} | ${o.loadBefore} → ${o.loadAfter} |`,
+        `${o.p99Ms <= o.targetMs && o.non2xx === 0 && o.errors === 0 ? 'yes' : '**no**'} (≤ ${fmt(o.targetMs)} ms) | ${o.loadBefore} → ${o.loadAfter} |`,
     ),
   ];
   return out.join('\n');

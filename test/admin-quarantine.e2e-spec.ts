@@ -162,6 +162,8 @@ describe('operations API: quarantine and dead letters', () => {
           bytes: row.body.length,
           replayedAt: null,
           replayDeliveryId: null,
+          resolvedAt: null,
+          resolvedReason: null,
         });
       }
       const kept = (deliveryId: string) => page.items.filter((item) => item.deliveryId === deliveryId);
@@ -348,6 +350,77 @@ describe('operations API: quarantine and dead letters', () => {
       const res = await admin(`/quarantine/${id}/replay`, 'POST', '{}');
       expect([res.status, (await json<{ parameter: string }>(res)).parameter]).toEqual([400, 'reason']);
       expect((await rowOf(id)).replayed_at).toBeNull();
+    });
+  });
+
+  describe('resolve', () => {
+    const HAND_REASON = 'test: kept by an older parser';
+
+    it('filters on an exact reason, and on the state', async () => {
+      const rows = await rowsNow();
+      expect(await allPages({ reason: HAND_REASON }, 2)).toEqual(
+        newestFirst(rows.filter((row) => row.reason === HAND_REASON)),
+      );
+      expect(await allPages({ reason: 'test: kept' }, 50)).toEqual([]);
+      expect(await allPages({ state: 'replayed' }, 50)).toEqual(
+        newestFirst(rows.filter((row) => row.replayed_at !== null)),
+      );
+      const res = await admin('/quarantine?state=maybe');
+      expect([res.status, (await json<{ parameter: string }>(res)).parameter]).toEqual([400, 'state']);
+    });
+
+    it('marks an item resolved with its reason, audited in the same transaction; it is then neither open nor replayable', async () => {
+      const id = handIds[0];
+      const res = await fetch(`${app.url}/admin/quarantine/${id}/resolve`, {
+        method: 'POST',
+        body: '{"reason":"the sender was a test rig; nothing to bring back"}',
+        headers: { Authorization: `Bearer ${KEY}` },
+      });
+      expect(res.status).toBe(200);
+      const answer = await json<{ id: number; resolvedAt: string }>(res);
+      expect(answer.id).toBe(Number(id));
+      const detail = await json<Detail>(await admin(`/quarantine/${id}`));
+      expect(detail).toMatchObject({
+        resolvedAt: answer.resolvedAt,
+        resolvedReason: 'the sender was a test rig; nothing to bring back',
+        replayedAt: null,
+      });
+      expect(
+        await db.rows(
+          `SELECT action, target, reason, result FROM admin_audit WHERE action = 'quarantine.resolve'`,
+        ),
+      ).toEqual([
+        {
+          action: 'quarantine.resolve',
+          target: `quarantine/${id}`,
+          reason: 'the sender was a test rig; nothing to bring back',
+          result: answer,
+        },
+      ]);
+      expect(await allPages({ state: 'resolved' }, 50)).toEqual([Number(id)]);
+      expect(await allPages({ state: 'open' }, 50)).not.toContain(Number(id));
+
+      const audited = await db.count(`SELECT count(*) FROM admin_audit`);
+      for (const action of ['replay', 'resolve']) {
+        const again = await admin(`/quarantine/${id}/${action}`, 'POST');
+        expect([action, again.status]).toEqual([action, 409]);
+        expect((await json<{ message: string }>(again)).message).toContain('already resolved');
+      }
+      expect(await db.count(`SELECT count(*) FROM admin_audit`)).toBe(audited);
+      expect((await rowsNow()).find((row) => row.id === id)!.replayed_at).toBeNull();
+    });
+
+    it('refuses to resolve a replayed item (409), or without a reason (400), and changes nothing', async () => {
+      const replayed = (await rowsNow()).find((row) => row.replayed_at !== null)!;
+      const res = await admin(`/quarantine/${replayed.id}/resolve`, 'POST');
+      expect(res.status).toBe(409);
+      expect((await json<{ message: string }>(res)).message).toContain('already replayed');
+      const open = handIds[1];
+      const bare = await admin(`/quarantine/${open}/resolve`, 'POST', '{}');
+      expect([bare.status, (await json<{ parameter: string }>(bare)).parameter]).toEqual([400, 'reason']);
+      expect(
+        await db.count(`SELECT count(*) FROM quarantined_deliveries WHERE resolved_at IS NOT NULL`),
+      ).toBe(1);
     });
   });
 

@@ -118,6 +118,7 @@ describe('console sessions, read-only keys and the audit trail', () => {
     const before = await db.count(`SELECT count(*) FROM admin_audit`);
     for (const [path, body] of [
       ['/quarantine/1/replay', { reason: 'read key' }],
+      ['/quarantine/1/resolve', { reason: 'read key' }],
       ['/dead-letters/replay', { reason: 'read key' }],
       [
         '/events/replay',

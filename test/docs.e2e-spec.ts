@@ -174,6 +174,7 @@ describe('worker role', () => {
       ['get', '/admin/quarantine'],
       ['get', '/admin/quarantine/{id}'],
       ['post', '/admin/quarantine/{id}/replay'],
+      ['post', '/admin/quarantine/{id}/resolve'],
       ['get', '/admin/dead-letters'],
       ['post', '/admin/dead-letters/replay'],
       ['post', '/admin/events/replay'],

@@ -48,6 +48,8 @@ const CONTRACT: Record<string, Record<string, string>> = {
     delivery_id: 'text',
     replayed_at: 'timestamp with time zone',
     replay_delivery_id: 'text',
+    resolved_at: 'timestamp with time zone',
+    resolved_reason: 'text',
   },
   feed_outbox: {
     position: 'bigint',
@@ -64,6 +66,17 @@ const CONTRACT: Record<string, Record<string, string>> = {
     reason: 'text',
     result: 'jsonb',
   },
+  webhook_deliveries: {
+    delivery_id: 'text',
+    received_at: 'timestamp with time zone',
+    stored_at: 'timestamp with time zone',
+    events: 'integer',
+    repeats: 'integer',
+    quarantined: 'integer',
+    repeat_event_ids: 'ARRAY',
+    key_id: 'text',
+    api_space_id: 'text',
+  },
   console_sessions: {
     id_hash: 'text',
     role: 'text',
@@ -79,6 +92,8 @@ const MIGRATIONS = [
   'FeedOutboxAndOperations1764921600000',
   'AuditAndConsoleSessions1765065600000',
   'EventTraceparent1765152000000',
+  'WebhookDeliveries1765238400000',
+  'QuarantineResolution1765324800000',
 ];
 
 describe('migrations', () => {
@@ -203,6 +218,10 @@ describe('migrations', () => {
     expect(byName.quarantined_deliveries_received_idx).toContain('(received_at, id)');
     expect(byName.feed_outbox_pkey).toContain('("position")');
     expect(byName.admin_audit_at_idx).toContain('(at, id)');
+    expect(byName.webhook_deliveries_received_idx).toContain('(received_at, delivery_id)');
+    expect(byName.webhook_deliveries_repeats_idx).toMatch(
+      /USING gin \(repeat_event_ids\) WHERE \(repeat_event_ids IS NOT NULL\)/,
+    );
   });
 
   it('rejects an outcome outside applied, stale and untracked', async () => {

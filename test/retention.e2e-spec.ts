@@ -96,6 +96,13 @@ describe('retention (RETENTION_DAYS)', () => {
     await insertEvent('recent-1', '1 minute');
     const quarantine = { 'dq-old-1': '8 days', 'dq-old-2': '400 days', 'dq-new': '6 days' };
     for (const [id, ago] of Object.entries(quarantine)) await insertQuarantine(id, ago);
+    for (const [id, ago] of Object.entries({ 'wd-old': '8 days', 'wd-new': '6 days' })) {
+      await q(
+        `INSERT INTO webhook_deliveries (delivery_id, received_at, events, repeats, quarantined)
+         VALUES ($1, now() - $2::interval, 1, 0, 0)`,
+        [id, ago],
+      );
+    }
   });
 
   afterAll(async () => {
@@ -142,6 +149,11 @@ describe('retention (RETENTION_DAYS)', () => {
     expect((await q('SELECT delivery_id FROM quarantined_deliveries')).map((r) => r.delivery_id)).toEqual([
       'dq-new',
     ]);
+    expect(
+      (await q(`SELECT delivery_id FROM webhook_deliveries WHERE delivery_id LIKE 'wd-%'`)).map(
+        (r) => r.delivery_id,
+      ),
+    ).toEqual(['wd-new']);
     // entity_revisions is never touched, including the entity whose every event went.
     expect(
       await q(
@@ -176,7 +188,7 @@ describe('retention (RETENTION_DAYS)', () => {
     expect(await count(`SELECT count(*) AS n FROM webhook_events WHERE event_id = 'old-bulk-0'`)).toBe(1);
     // A pass now still keeps the row inside the window.
     const result = await app.app.get(RetentionJob).runPass();
-    expect(result?.deleted).toEqual({ webhook_events: 0, quarantined_deliveries: 0 });
+    expect(result?.deleted).toEqual({ webhook_events: 0, quarantined_deliveries: 0, webhook_deliveries: 0 });
     expect(await count(`SELECT count(*) AS n FROM webhook_events WHERE event_id = 'inside-window'`)).toBe(1);
   });
 
@@ -209,7 +221,11 @@ describe('retention (RETENTION_DAYS)', () => {
     expect(await second.app.get(RetentionJob).runPass()).toBeNull();
     await holder.query('ROLLBACK');
     await holder.end();
-    expect((await pass)?.deleted).toEqual({ webhook_events: 50, quarantined_deliveries: 0 });
+    expect((await pass)?.deleted).toEqual({
+      webhook_events: 50,
+      quarantined_deliveries: 0,
+      webhook_deliveries: 0,
+    });
     expect(await count(`SELECT count(*) AS n FROM webhook_events WHERE event_id LIKE 'late-old-%'`)).toBe(0);
     expect(await sample(first, deletedSeries('webhook_events'))).toBe(OLD.length + 50);
     expect(await sample(second, deletedSeries('webhook_events'))).toBe(0);
@@ -238,8 +254,12 @@ describe('retention (RETENTION_DAYS)', () => {
       signal: new AbortController().signal,
       onDeleted: (_table, rows) => deleted.push(rows),
     });
-    expect(result.deleted).toEqual({ webhook_events: 1000, quarantined_deliveries: 25 });
-    expect(result.batches).toBe(Math.ceil(1001 / 7) + Math.ceil(26 / 7));
+    expect(result.deleted).toEqual({
+      webhook_events: 1000,
+      quarantined_deliveries: 25,
+      webhook_deliveries: 0,
+    });
+    expect(result.batches).toBe(Math.ceil(1001 / 7) + Math.ceil(26 / 7) + 1);
     expect(Math.max(...deleted)).toBe(7);
     expect(await count(`SELECT count(*) AS n FROM webhook_events WHERE event_id LIKE 'tie-%'`)).toBe(0);
     expect(await eventIds()).toEqual([...KEPT, 'old-bulk-0'].sort());

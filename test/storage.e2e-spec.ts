@@ -6,7 +6,9 @@ import { Db } from './support/db';
 import { eventCounts } from './support/event-metrics';
 import { waitFor } from './support/poll';
 import { ScratchDatabase } from './support/scratch-database';
+import { keyFingerprint } from '../src/signature/secret-ring';
 import { SINGLE_FIXTURES, envelope, fixture, postWebhook } from './support/signing';
+import { TEST_SECRET } from './support/env';
 
 interface EventRow {
   event_id: string;
@@ -58,7 +60,7 @@ describe('storage of events (APP_ROLE=all)', () => {
   });
 
   beforeEach(async () => {
-    await db.rows('TRUNCATE webhook_events, entity_revisions, quarantined_deliveries');
+    await db.rows('TRUNCATE webhook_events, entity_revisions, quarantined_deliveries, webhook_deliveries');
   });
 
   const eventRows = (ids: string[]) =>
@@ -272,8 +274,8 @@ describe('storage of events (APP_ROLE=all)', () => {
     const body = JSON.stringify(batch);
     const before = await eventCounts(app.app);
     const first = await deliver(body, 3);
-    await deliver(body, 3);
-    await deliver(body, 3);
+    const second = await deliver(body, 3);
+    const third = await deliver(body, 3);
 
     // Proof the repeats were consumed (not still queued): 6 events counted as repeats.
     await waitFor(async () => (await eventCounts(app.app)).duplicate - before.duplicate === 6, {
@@ -287,6 +289,39 @@ describe('storage of events (APP_ROLE=all)', () => {
       { entity_id: key, revision: '3', event_id: batch[2].eventId },
     ]);
     expect(await probe.messageCount(topologyFor(app.env.AMQP_PREFIX).queue)).toBe(0);
+    // Every delivery is recorded, also the two that held only repeats, with who signed them.
+    const records = await db.rows(
+      `SELECT delivery_id, events, repeats, quarantined, repeat_event_ids, key_id, api_space_id
+         FROM webhook_deliveries ORDER BY received_at`,
+    );
+    const ids = batch.map((e) => e.eventId as string);
+    const signedBy = { key_id: keyFingerprint(TEST_SECRET), api_space_id: null };
+    expect(records).toEqual([
+      {
+        delivery_id: first.deliveryId,
+        events: 3,
+        repeats: 0,
+        quarantined: 0,
+        repeat_event_ids: null,
+        ...signedBy,
+      },
+      {
+        delivery_id: second.deliveryId,
+        events: 0,
+        repeats: 3,
+        quarantined: 0,
+        repeat_event_ids: ids,
+        ...signedBy,
+      },
+      {
+        delivery_id: third.deliveryId,
+        events: 0,
+        repeats: 3,
+        quarantined: 0,
+        repeat_event_ids: ids,
+        ...signedBy,
+      },
+    ]);
   });
 
   it('marks an older revision that arrives later stale and keeps the entity at the newer one', async () => {

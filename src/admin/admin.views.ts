@@ -108,6 +108,20 @@ export class QuarantineItem {
   @ApiProperty({ type: 'integer', description: 'Size of the kept bytes.', example: 412 }) bytes: number;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) replayedAt: string | null;
   @ApiProperty({ type: String, nullable: true }) replayDeliveryId: string | null;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'When an operator marked it resolved (no replay needed).',
+  })
+  resolvedAt: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'Why it was marked resolved.' })
+  resolvedReason: string | null;
+}
+
+export class QuarantineResolved {
+  @ApiProperty({ type: 'integer', format: 'int64', example: 17 }) id: number;
+  @ApiProperty({ type: String, format: 'date-time' }) resolvedAt: string;
 }
 
 export class QuarantineDetail extends QuarantineItem {

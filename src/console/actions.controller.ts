@@ -4,9 +4,16 @@ import { isUtf8 } from 'node:buffer';
 import { z } from 'zod';
 import { AdminActions } from '../admin/actions/admin-actions';
 import { reasonSchema } from '../admin/http/action-reason';
-import { PAGE_PARAMS, badParameter, optionalText, text, type ParsedQuery } from '../admin/http/query-params';
+import {
+  PAGE_PARAMS,
+  badParameter,
+  optionalText,
+  param,
+  text,
+  type ParsedQuery,
+} from '../admin/http/query-params';
 import { RowId } from '../admin/quarantine/quarantine.controller';
-import { QuarantineService } from '../admin/quarantine/quarantine.service';
+import { QUARANTINE_STATES, QuarantineService } from '../admin/quarantine/quarantine.service';
 import { parseDelivery } from '../envelope/delivery.parser';
 import { FeedOutbox, type ReplayRange } from '../events/feed-outbox';
 import { DeadLetterQueue } from '../messaging/dead-letter.queue';
@@ -20,7 +27,8 @@ import { ConsoleQuery } from './console-query';
 import { windowOf } from './payload-search';
 
 const QUARANTINE = {
-  reason: { schema: text().optional(), description: 'reason', openapi: { type: 'string' } },
+  reason: { schema: text(2000).optional(), description: 'reason', openapi: { type: 'string' } },
+  state: { ...param.oneOf(QUARANTINE_STATES), description: 'state' },
   ...PAGE_PARAMS,
 } as const;
 const REPLAY = {
@@ -44,20 +52,16 @@ export class ActionsController {
 
   @Get('quarantine')
   async quarantineList(
-    @ConsoleQuery(QUARANTINE) { reason, limit, cursor }: ParsedQuery<typeof QUARANTINE>,
+    @ConsoleQuery(QUARANTINE) { reason, state, limit, cursor }: ParsedQuery<typeof QUARANTINE>,
     @Session() session: SessionView,
     @Res() res: Response,
   ): Promise<void> {
     const [page, reasons] = await Promise.all([
-      this.reads.quarantineList({ reason }, limit, cursor),
+      this.reads.quarantineList({ reason, state }, limit, cursor),
       this.reads.quarantineReasons(),
     ]);
-    this.views.send(
-      res,
-      'quarantine',
-      { title: 'Quarantine', nav: 'quarantine', page, reasons, reason, limit },
-      session,
-    );
+    const data = { title: 'Quarantine', nav: 'quarantine', page, reasons, reason, state, limit };
+    this.views.send(res, 'quarantine', { ...data, states: QUARANTINE_STATES }, session);
   }
 
   @Get('quarantine/:id')
@@ -68,9 +72,7 @@ export class ActionsController {
   ): Promise<void> {
     const item = await this.quarantine.one(id);
     const bytes = Buffer.from(item.body, 'base64');
-    const parsed = parseDelivery(bytes);
-    // Replaying bytes that are still not a well-formed envelope only quarantines them again: say so first.
-    const stillBad = parsed.problem !== null || parsed.malformed.length > 0 || parsed.envelopes.length === 0;
+    const stillBad = stillMalformed(bytes);
     const hex = isUtf8(bytes)
       ? null
       : bytes
@@ -93,12 +95,41 @@ export class ActionsController {
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
-    const reason = formReason(await readForm(req));
+    const form = await readForm(req);
+    const reason = formReason(form);
+    // Replaying bytes that are still malformed only quarantines them again: the page said so, and
+    // the operator must have confirmed it.
+    if (
+      form.get('confirm') !== 'yes' &&
+      stillMalformed(Buffer.from((await this.quarantine.one(id)).body, 'base64'))
+    ) {
+      throw badParameter(
+        'confirm',
+        'these bytes are still malformed and would only be quarantined again: tick the confirmation to replay them anyway',
+      );
+    }
     const { deliveryId } = await this.actions.replayQuarantined(session, id, reason);
     this.done(
       res,
       session,
       `Quarantined item ${id} was published again as delivery ${deliveryId}.`,
+      `/console/quarantine/${id}`,
+    );
+  }
+
+  @Post('quarantine/:id/resolve')
+  async resolveItem(
+    @Param('id', RowId) id: string,
+    @Session() session: SessionView,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    const reason = formReason(await readForm(req));
+    await this.actions.resolveQuarantined(session, id, reason);
+    this.done(
+      res,
+      session,
+      `Quarantined item ${id} is marked resolved: it needs no replay.`,
       `/console/quarantine/${id}`,
     );
   }
@@ -170,6 +201,12 @@ export class ActionsController {
   private done(res: Response, session: SessionView, message: string, back: string): void {
     this.views.send(res, 'done', { title: 'Done', message, back }, session);
   }
+}
+
+/** Whether kept bytes would be quarantined again as they are: not a well-formed envelope (or batch of them). */
+export function stillMalformed(bytes: Buffer): boolean {
+  const parsed = parseDelivery(bytes);
+  return parsed.problem !== null || parsed.malformed.length > 0 || parsed.envelopes.length === 0;
 }
 
 function formReason(form: URLSearchParams): string {

@@ -126,23 +126,9 @@ export class ConsoleReads {
     );
   }
 
-  /** The quarantine list, optionally one reason only. */
-  async quarantineList(filters: QuarantineFilters & { reason?: string }, limit: number, cursor?: string) {
-    const { reason, ...rest } = filters;
-    if (reason === undefined) return this.quarantine.list(rest, limit, cursor, this.cursors.quarantine);
-    const query = this.quarantine.listQuery(rest, limit + 1, this.cursors.quarantine.decode(cursor));
-    query.andWhere('q.reason = :reason', { reason });
-    const rows = await query.getRawMany<{ id: string; received_us: string }>();
-    const ids = rows.slice(0, limit).map((row) => row.id);
-    const items = await Promise.all(ids.map((id) => this.quarantine.one(id)));
-    const last = rows[limit - 1];
-    return {
-      items,
-      nextCursor:
-        rows.length > limit
-          ? this.cursors.quarantine.encode({ receivedAtMicros: last.received_us, id: last.id })
-          : null,
-    };
+  /** The quarantine list, by reason and state when asked. */
+  quarantineList(filters: QuarantineFilters, limit: number, cursor?: string) {
+    return this.quarantine.list(filters, limit, cursor, this.cursors.quarantine);
   }
 }
 

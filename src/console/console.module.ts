@@ -5,6 +5,8 @@ import { ActionsController } from './actions.controller';
 import { ConsoleSessionGuard } from './console-auth';
 import { ConsoleErrorFilter } from './console-error.filter';
 import { ConsoleReads } from './console-reads';
+import { DeliveryReads } from './delivery-reads';
+import { EntityTrail } from './entity-trail';
 import { consoleHeaders, loginLimiter } from './console-security';
 import { ConsoleSessions } from './console-sessions';
 import { ConsoleViews } from './console-views';
@@ -17,6 +19,7 @@ import { PagesController } from './pages.controller';
  * actions, for people with an admin key. Served with /admin (same roles, same keys); else 404.
  */
 @Module({
+  // FeedOutbox (the overview's outbox size, the replay plan) comes from EventsModule itself.
   imports: [AdminModule, EventsModule],
   controllers: [LoginController, PagesController, ActionsController],
   providers: [
@@ -26,6 +29,8 @@ import { PagesController } from './pages.controller';
     ConsoleSessionGuard,
     OverviewService,
     ConsoleReads,
+    DeliveryReads,
+    EntityTrail,
   ],
 })
 export class ConsoleModule implements NestModule {

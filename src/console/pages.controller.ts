@@ -7,6 +7,8 @@ import { AdminCursors } from '../admin/http/admin-cursors';
 import { PAGE_PARAMS, optionalText, type ParsedQuery } from '../admin/http/query-params';
 import { clearSessionCookie, Session, sessionCookie } from './console-auth';
 import { ConsoleReads } from './console-reads';
+import { DeliveryReads } from './delivery-reads';
+import { EntityTrail } from './entity-trail';
 import { ConsoleSessions, type SessionView } from './console-sessions';
 import { ConsoleViews } from './console-views';
 import { ConsoleController } from './console.decorators';
@@ -32,6 +34,8 @@ export class PagesController {
     private readonly views: ConsoleViews,
     private readonly overview: OverviewService,
     private readonly reads: ConsoleReads,
+    private readonly deliveries: DeliveryReads,
+    private readonly entityTrail: EntityTrail,
     private readonly sessions: ConsoleSessions,
     private readonly audit: AdminAudit,
     private readonly cursors: AdminCursors,
@@ -62,10 +66,19 @@ export class PagesController {
   ): Promise<void> {
     const window = windowOf(since, until);
     const match = parsePayloadSearch(search);
-    const page = await this.reads.search(filters, match, window, limit, cursor);
+    const [page, kept] = await Promise.all([
+      this.reads.search(filters, match, window, limit, cursor),
+      // Quarantined JSON matching the search, shown once, beside the first page of events.
+      match && cursor === undefined ? this.entityTrail.searchQuarantine(match, window) : [],
+    ]);
     const form = { ...filters, search: search ?? '', since: since ?? '', until: until ?? '' };
     const span = { since: window.since.toISOString(), until: window.until.toISOString() };
-    this.views.send(res, 'events', { title: 'Events', nav: 'events', page, form, span, limit }, session);
+    this.views.send(
+      res,
+      'events',
+      { title: 'Events', nav: 'events', page, kept, form, span, limit },
+      session,
+    );
   }
 
   @Get('events/:eventId')
@@ -77,6 +90,18 @@ export class PagesController {
     const found = await this.reads.event(eventId);
     if (!found) throw new NotFoundException(`No stored event has the eventId ${eventId}.`);
     this.views.send(res, 'event', { title: `Event ${eventId}`, nav: 'events', ...found }, session);
+  }
+
+  @Get('deliveries/:deliveryId')
+  async delivery(
+    @Param('deliveryId') deliveryId: string,
+    @Session() session: SessionView,
+    @Res() res: Response,
+  ): Promise<void> {
+    const found = await this.deliveries.delivery(deliveryId);
+    if (!found) throw new NotFoundException(`Nothing is known of a delivery ${deliveryId}.`);
+    const title = `Delivery ${deliveryId}`;
+    this.views.send(res, 'delivery', { title, nav: 'events', deliveryId, ...found }, session);
   }
 
   @Get('entities/:entityType/:entityId')
@@ -101,12 +126,20 @@ export class PagesController {
       }
       space = spaces[0] ?? '';
     }
-    const timeline = await this.reads.timeline(entityType, entityId, space);
-    if (!timeline) throw new NotFoundException(`Nothing is stored about ${entityType} ${entityId}.`);
+    const timeline = (await this.reads.timeline(entityType, entityId, space)) ?? { state: null, steps: [] };
+    const eventIds = timeline.steps.map((step) => step.event.eventId);
+    const trail = await this.entityTrail.of({ entityType, entityId, apiSpaceId: space }, eventIds);
+    if (
+      timeline.steps.length === 0 &&
+      !timeline.state &&
+      trail.quarantined.length === 0 &&
+      !trail.deadLettered?.length
+    )
+      throw new NotFoundException(`Nothing is stored about ${entityType} ${entityId}.`);
     this.views.send(
       res,
       'entity',
-      { title, nav: 'events', entityType, entityId, space, ...timeline },
+      { title, nav: 'events', entityType, entityId, space, ...timeline, ...trail },
       session,
     );
   }

@@ -4,11 +4,14 @@ import { ConsoleSession } from '../events/entities/console-session.entity';
 import { EntityRevision } from '../events/entities/entity-revision.entity';
 import { FeedOutboxEntry } from '../events/entities/feed-outbox.entity';
 import { QuarantinedDelivery } from '../events/entities/quarantined-delivery.entity';
+import { WebhookDelivery } from '../events/entities/webhook-delivery.entity';
 import { WebhookEvent } from '../events/entities/webhook-event.entity';
 import { InitialSchema1764403200000 } from '../events/migrations/1764403200000-InitialSchema';
 import { FeedOutboxAndOperations1764921600000 } from '../events/migrations/1764921600000-FeedOutboxAndOperations';
 import { AuditAndConsoleSessions1765065600000 } from '../events/migrations/1765065600000-AuditAndConsoleSessions';
 import { EventTraceparent1765152000000 } from '../events/migrations/1765152000000-EventTraceparent';
+import { WebhookDeliveries1765238400000 } from '../events/migrations/1765238400000-WebhookDeliveries';
+import { QuarantineResolution1765324800000 } from '../events/migrations/1765324800000-QuarantineResolution';
 
 export const MIGRATIONS_TABLE = 'schema_migrations';
 
@@ -26,12 +29,15 @@ export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
       FeedOutboxEntry,
       AdminAuditEntry,
       ConsoleSession,
+      WebhookDelivery,
     ],
     migrations: [
       InitialSchema1764403200000,
       FeedOutboxAndOperations1764921600000,
       AuditAndConsoleSessions1765065600000,
       EventTraceparent1765152000000,
+      WebhookDeliveries1765238400000,
+      QuarantineResolution1765324800000,
     ],
     migrationsTableName: MIGRATIONS_TABLE,
     migrationsTransactionMode: 'each',

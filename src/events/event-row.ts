@@ -21,6 +21,8 @@ export interface DeliveryToStore {
   quarantineReason?: string;
   /** The delivery's trace (W3C traceparent), stored with each of its events for the feed. */
   traceparent?: string;
+  /** Who signed it (the secret's fingerprint and space), recorded in webhook_deliveries. */
+  signedBy?: { key: string; space?: string };
 }
 
 /** A webhook_events row to be, with what the revision guard needs. Texts are sent to PostgreSQL as they are. */

@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { EntityKey } from '../envelope/envelope';
+import type { DeliveryRecord } from './delivery-record';
 import type { EventRow, QuarantineRow } from './event-row';
 import type { EventOutcome } from './entities/webhook-event.entity';
 import { jsonColumn as column, jsonElements as elements, jsonTextColumn } from './json-column';
@@ -177,4 +178,38 @@ export async function findConflicts(manager: EntityManager, rows: readonly Event
     [column(rows.map((row) => row.eventId)), jsonTextColumn(rows.map((row) => row.payload))],
   );
   return found.map((row) => row.event_id);
+}
+
+/**
+ * The batch's delivery records, one statement. A redelivered delivery keeps its first record (what
+ * its first storage did); the repeat it now is changes nothing there.
+ */
+export async function insertDeliveries(
+  manager: EntityManager,
+  records: readonly DeliveryRecord[],
+): Promise<void> {
+  if (records.length === 0) return;
+  const of = (pick: (record: DeliveryRecord) => unknown) => column(records.map(pick));
+  await manager.query(
+    `INSERT INTO webhook_deliveries (delivery_id, received_at, events, repeats, quarantined, repeat_event_ids,
+                                     key_id, api_space_id)
+     SELECT delivery_id, received_at::timestamptz, events::int, repeats::int, quarantined::int,
+            CASE WHEN repeat_ids IS NULL THEN NULL ELSE ARRAY(SELECT json_array_elements_text(repeat_ids::json)) END,
+            key_id, api_space_id
+       FROM ROWS FROM (${elements(1)}, ${elements(2)}, ${elements(3)}, ${elements(4)}, ${elements(5)},
+                       ${elements(6)}, ${elements(7)}, ${elements(8)})
+            AS t(delivery_id, received_at, events, repeats, quarantined, repeat_ids, key_id, api_space_id)
+     ON CONFLICT (delivery_id) DO NOTHING`,
+    [
+      of((r) => r.deliveryId),
+      of((r) => r.receivedAt),
+      of((r) => r.events),
+      of((r) => r.repeats),
+      of((r) => r.quarantined),
+      // Arrays go as their JSON text, unpacked above (a column of ragged arrays has no SQL array type).
+      of((r) => (r.repeatEventIds === null ? null : JSON.stringify(r.repeatEventIds))),
+      of((r) => r.keyId),
+      of((r) => r.apiSpaceId),
+    ],
+  );
 }

@@ -4,9 +4,11 @@ import { FeedConfig } from '../config/config.slices';
 import { FeedOutbox } from './feed-outbox';
 import type { ParsedEnvelope } from '../envelope/delivery.parser';
 import { DatabaseService } from '../database/database.service';
+import { deliveryRecords, type Repeat } from './delivery-record';
 import { itemQuarantine, rowsOf, type DeliveryToStore, type EventRow, type QuarantineRow } from './event-row';
 import {
   findConflicts,
+  insertDeliveries,
   insertEvents,
   insertQuarantine,
   lockAndReadRevisions,
@@ -53,7 +55,10 @@ export class EventStore {
     return this.database.dataSource.transaction(async (manager) => {
       const outcome = emptyOutcome(repeats);
       outcome.quarantined = await insertQuarantine(manager, quarantine);
-      if (events.length === 0) return outcome;
+      if (events.length === 0) {
+        await insertDeliveries(manager, deliveryRecords(deliveries, [], repeats.rows, outcome.quarantined));
+        return outcome;
+      }
       const storedRevisions = await lockAndReadRevisions(manager, events);
       let { outcomes, winners } = decideOutcomes(events, storedRevisions);
       const inserted = await insertEvents(manager, events, outcomes);
@@ -78,11 +83,11 @@ export class EventStore {
           outcome.stored.push(row);
         } else outcome.duplicate++;
       }
-      outcome.conflicts.push(
-        ...(await findConflicts(
-          manager,
-          events.filter((row) => !inserted.has(row.eventId)),
-        )),
+      const repeated = events.filter((row) => !inserted.has(row.eventId));
+      outcome.conflicts.push(...(await findConflicts(manager, repeated)));
+      await insertDeliveries(
+        manager,
+        deliveryRecords(deliveries, outcome.stored, [...repeats.rows, ...repeated], outcome.quarantined),
       );
       await this.recordForFeed(manager, outcome.stored);
       return outcome;
@@ -99,7 +104,8 @@ export class EventStore {
     const itemOf = new Map<string, ParsedEnvelope>();
     for (const item of delivery.parsed.envelopes)
       if (!itemOf.has(item.envelope.eventId)) itemOf.set(item.envelope.eventId, item);
-    return this.database.dataSource.transaction(async (manager) => {
+    const refused: { eventIndex: number | null; reason: string }[] = [];
+    const stored = this.database.dataSource.transaction(async (manager) => {
       const outcome = emptyOutcome(repeats);
       const guard = new RevisionGuard(await lockAndReadRevisions(manager, events));
       for (const row of events) {
@@ -111,6 +117,7 @@ export class EventStore {
           await manager.query('RELEASE SAVEPOINT event');
           if (inserted.size === 0) {
             outcome.duplicate++;
+            repeats.rows.push(row);
             outcome.conflicts.push(...(await findConflicts(manager, [row])));
             continue;
           }
@@ -121,17 +128,29 @@ export class EventStore {
           if (isTransientDatabaseError(err)) throw err;
           await manager.query('ROLLBACK TO SAVEPOINT event');
           const reason = `storage failed: ${(err as Error).message}`;
-          this.logger.warn({
-            msg: 'event kept in quarantine',
-            deliveryId: delivery.deliveryId,
-            eventIndex: row.itemIndex,
-            reason,
-          });
+          refused.push({ eventIndex: row.itemIndex, reason });
           quarantine.push({ ...itemQuarantine(delivery, itemOf.get(row.eventId)!, row.itemIndex), reason });
         }
       }
       outcome.quarantined = await insertQuarantine(manager, quarantine);
+      await insertDeliveries(
+        manager,
+        deliveryRecords([delivery], outcome.stored, repeats.rows, outcome.quarantined),
+      );
       await this.recordForFeed(manager, outcome.stored);
+      return outcome;
+    });
+    // Said only once the quarantine rows are committed: when this transaction fails, nothing was
+    // kept (the delivery is tried again, or dead-lettered) and such a line would be false.
+    return stored.then((outcome) => {
+      for (const { eventIndex, reason } of refused) {
+        this.logger.warn({
+          msg: 'event kept in quarantine',
+          deliveryId: delivery.deliveryId,
+          eventIndex,
+          reason,
+        });
+      }
       return outcome;
     });
   }
@@ -146,19 +165,26 @@ export class EventStore {
   }
 }
 
-/** The batch's rows in arrival order, the first of each eventId only (a repeat inside the batch is counted). */
+/**
+ * The batch's rows in arrival order, the first of each eventId only (a repeat inside the batch is
+ * counted, and kept for the delivery record unless its delivery came earlier in the batch too).
+ */
 function planOf(deliveries: readonly DeliveryToStore[]) {
   const events = new Map<string, EventRow>();
   const quarantine: QuarantineRow[] = [];
-  const repeats = { count: 0, conflicts: [] as string[] };
+  const repeats = { count: 0, conflicts: [] as string[], rows: [] as Repeat[] };
+  const seen = new Set<string>();
   for (const delivery of deliveries) {
     const rows = rowsOf(delivery);
+    const again = seen.has(delivery.deliveryId);
+    seen.add(delivery.deliveryId);
     quarantine.push(...rows.quarantine);
     for (const row of rows.events) {
       const first = events.get(row.eventId);
       if (!first) events.set(row.eventId, row);
       else {
         repeats.count++;
+        if (!again) repeats.rows.push(row);
         if (first.payload !== row.payload) repeats.conflicts.push(row.eventId);
       }
     }

@@ -39,7 +39,7 @@ export class DeadLetterQueue {
    * given back at once. A quorum queue serves returned messages first, so the order stays; each
    * comes back marked redelivered, which nothing downstream of the dead-letter queue reads.
    */
-  async peek(limit: number): Promise<DeadLetter[]> {
+  async peek(limit: number, visit?: (letter: DeadLetter, body: Buffer) => void): Promise<DeadLetter[]> {
     const channel = this.channel();
     const letters: DeadLetter[] = [];
     let last: GetMessage | null = null;
@@ -49,12 +49,15 @@ export class DeadLetterQueue {
         if (message === false) break;
         last = message;
         const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
-        letters.push({
+        const letter = {
           deliveryId: String(headers[DeliveryHeaders.deliveryId] ?? message.properties.messageId ?? ''),
           failureReason: textHeader(headers[DeliveryHeaders.failureReason]),
           failedAt: textHeader(headers[DeliveryHeaders.failedAt]),
           bytes: message.content.length,
-        });
+        };
+        letters.push(letter);
+        // The bytes are lent to `visit` one letter at a time, never kept: a letter can be megabytes.
+        visit?.(letter, message.content);
       }
     } finally {
       if (last) channel.nack(last, true, true);

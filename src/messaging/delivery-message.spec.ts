@@ -42,4 +42,21 @@ describe('the delivery message contract', () => {
     expect(reasonOf('')).toBeUndefined();
     expect(reasonOf(42)).toBeUndefined();
   });
+
+  it('carries who signed it in x-signing-key and x-signing-space, and reads them back', () => {
+    const signed = { ...message, signedBy: { key: 'k-3f2a', space: 'space-b' } };
+    const properties = deliveryProperties(signed);
+    expect(properties.headers).toMatchObject({
+      [DeliveryHeaders.signingKey]: 'k-3f2a',
+      [DeliveryHeaders.signingSpace]: 'space-b',
+    });
+    expect(deliveryOf(consumed(message.body, properties.headers))).toEqual(signed);
+    const anySpace = { ...message, signedBy: { key: 'k-3f2a' } };
+    const anyHeaders = deliveryProperties(anySpace).headers;
+    expect(anyHeaders).not.toHaveProperty(DeliveryHeaders.signingSpace);
+    expect(deliveryOf(consumed(message.body, anyHeaders))).toEqual(anySpace);
+    expect(deliveryOf(consumed(message.body, deliveryProperties(message).headers))).not.toHaveProperty(
+      'signedBy',
+    );
+  });
 });

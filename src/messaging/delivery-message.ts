@@ -20,6 +20,11 @@ export interface DeliveryMessage {
   quarantineReason?: string;
   /** The trace of the publish that brought it (W3C, from the `traceparent` header), when traced. */
   traceparent?: string;
+  /**
+   * Who signed it, as the signature guard found it: the secret's fingerprint, and its API space
+   * (absent for a secret valid for any space). Absent for a replay or a hand-made message.
+   */
+  signedBy?: { key: string; space?: string };
 }
 
 /** Header names of a delivery message: the contract between the api and the worker. */
@@ -32,6 +37,9 @@ export const DeliveryHeaders = {
   quarantineReason: 'x-quarantine-reason',
   /** When an operator moved a dead letter back to the main queue. */
   replayedAt: 'x-replayed-at',
+  /** The fingerprint of the secret that signed the delivery, and that secret's API space. */
+  signingKey: 'x-signing-key',
+  signingSpace: 'x-signing-space',
 } as const;
 
 export function deliveryProperties(message: DeliveryMessage): Options.Publish {
@@ -48,6 +56,10 @@ export function deliveryProperties(message: DeliveryMessage): Options.Publish {
       ...(message.quarantineReason === undefined
         ? {}
         : { [DeliveryHeaders.quarantineReason]: message.quarantineReason }),
+      ...(message.signedBy === undefined ? {} : { [DeliveryHeaders.signingKey]: message.signedBy.key }),
+      ...(message.signedBy?.space === undefined
+        ? {}
+        : { [DeliveryHeaders.signingSpace]: message.signedBy.space }),
     },
   };
 }
@@ -68,6 +80,7 @@ export function deliveryOf(message: ConsumeMessage): DeliveryMessage {
     itemCount: itemCountOf(message),
     body: message.content,
     ...quarantineReasonOf(headers[DeliveryHeaders.quarantineReason]),
+    ...signerOf(headers[DeliveryHeaders.signingKey], headers[DeliveryHeaders.signingSpace]),
     ...traceOf(headers[TRACEPARENT_HEADER]),
   };
 }
@@ -78,9 +91,21 @@ export function itemCountOf(message: ConsumeMessage): number {
 }
 
 /** AMQP gives a header string back as a string, or as bytes when it was sent as such. */
+function headerText(header: unknown): string | undefined {
+  const text = Buffer.isBuffer(header) ? header.toString('utf8') : header;
+  return typeof text === 'string' && text !== '' ? text : undefined;
+}
+
 function quarantineReasonOf(header: unknown): { quarantineReason?: string } {
-  const reason = Buffer.isBuffer(header) ? header.toString('utf8') : header;
-  return typeof reason === 'string' && reason !== '' ? { quarantineReason: reason } : {};
+  const reason = headerText(header);
+  return reason === undefined ? {} : { quarantineReason: reason };
+}
+
+function signerOf(keyHeader: unknown, spaceHeader: unknown): Pick<DeliveryMessage, 'signedBy'> {
+  const key = headerText(keyHeader);
+  if (key === undefined) return {};
+  const space = headerText(spaceHeader);
+  return { signedBy: space === undefined ? { key } : { key, space } };
 }
 
 function traceOf(header: unknown): { traceparent?: string } {

@@ -15,7 +15,7 @@ import { RETENTION_OPTIONS, type RetentionOptions } from './retention.options';
 import { runRetentionPass, type PassResult } from './retention.pass';
 
 /**
- * Removes webhook_events and quarantined_deliveries rows received more than RETENTION_DAYS ago:
+ * Removes webhook_events, quarantined_deliveries and webhook_deliveries rows received more than RETENTION_DAYS ago:
  * soon after the schema is ready, then every `intervalMs`, in small batches that never hold a lock
  * long (see retention.statements.ts). One replica works at a time (SessionLease 'retention'); the others find
  * the lock taken and wait for their next turn. entity_revisions is never touched: every entity keeps
@@ -109,10 +109,14 @@ export class RetentionJob implements OnApplicationBootstrap, BeforeApplicationSh
 
   /** One line per pass: what went, from which table, how long it took. */
   private report(days: number, result: PassResult): void {
-    const { webhook_events: events, quarantined_deliveries: quarantine } = result.deleted;
+    const {
+      webhook_events: events,
+      quarantined_deliveries: quarantine,
+      webhook_deliveries: deliveries,
+    } = result.deleted;
     const line =
       `retention pass ${result.completed ? 'done' : 'stopped by shutdown'}: removed ${events} ` +
-      `webhook_events and ${quarantine} quarantined_deliveries rows received before ${result.cutoff} ` +
+      `webhook_events, ${quarantine} quarantined_deliveries and ${deliveries} webhook_deliveries rows received before ${result.cutoff} ` +
       `(${days} days) in ${(result.durationMs / 1000).toFixed(1)} s, ${result.batches} batches`;
     this.logger.log(line);
   }

@@ -16,7 +16,7 @@ class FakeTables implements SqlRunner {
 
   query(sql: string, parameters: unknown[] = []): Promise<unknown> {
     if (sql.includes('AS cutoff')) return Promise.resolve([{ cutoff: '2026-01-01 00:00:00+00' }]);
-    const table = (['webhook_events', 'quarantined_deliveries'] as const).find((t) =>
+    const table = (['webhook_events', 'quarantined_deliveries', 'webhook_deliveries'] as const).find((t) =>
       sql.includes(`FROM ${t}`),
     )!;
     const limit = parameters[1] as number;
@@ -37,7 +37,7 @@ class FakeTables implements SqlRunner {
 
 describe('runRetentionPass', () => {
   it('takes each table in batches of at most batchSize, resuming after the last key', async () => {
-    const runner = new FakeTables({ webhook_events: 5, quarantined_deliveries: 2 });
+    const runner = new FakeTables({ webhook_events: 5, quarantined_deliveries: 2, webhook_deliveries: 1 });
     const seen: string[] = [];
     const result = await runRetentionPass({
       runner,
@@ -52,23 +52,25 @@ describe('runRetentionPass', () => {
       'webhook_events:1:after', // fewer than a batch: done
       'quarantined_deliveries:2:first',
       'quarantined_deliveries:0:after', // a full batch may have been the last: one more look
+      'webhook_deliveries:1:first',
     ]);
     expect(seen).toEqual([
       'webhook_events:2',
       'webhook_events:2',
       'webhook_events:1',
       'quarantined_deliveries:2',
+      'webhook_deliveries:1',
     ]);
     expect(result).toMatchObject({
       cutoff: '2026-01-01 00:00:00+00',
-      deleted: { webhook_events: 5, quarantined_deliveries: 2 },
-      batches: 5,
+      deleted: { webhook_events: 5, quarantined_deliveries: 2, webhook_deliveries: 1 },
+      batches: 6,
       completed: true,
     });
   });
 
   it('stops between two batches once aborted, and says the pass did not complete', async () => {
-    const runner = new FakeTables({ webhook_events: 10, quarantined_deliveries: 10 });
+    const runner = new FakeTables({ webhook_events: 10, quarantined_deliveries: 10, webhook_deliveries: 10 });
     const stop = new AbortController();
     runner.onBatch = () => stop.abort(); // shutdown arrives while the first batch runs
     const result = await runRetentionPass({
@@ -79,13 +81,13 @@ describe('runRetentionPass', () => {
     });
     expect(runner.statements).toEqual(['webhook_events:3:first']);
     expect(result).toMatchObject({
-      deleted: { webhook_events: 3, quarantined_deliveries: 0 },
+      deleted: { webhook_events: 3, quarantined_deliveries: 0, webhook_deliveries: 0 },
       completed: false,
     });
   });
 
   it('pauses at least pauseFactor times as long as a batch took: a slower database gets longer breaks', async () => {
-    const runner = new FakeTables({ webhook_events: 4, quarantined_deliveries: 0 });
+    const runner = new FakeTables({ webhook_events: 4, quarantined_deliveries: 0, webhook_deliveries: 0 });
     runner.batchMs = 40;
     const started = Date.now();
     const result = await runRetentionPass({
@@ -94,9 +96,9 @@ describe('runRetentionPass', () => {
       options: { batchSize: 2, pauseMs: 0, pauseFactor: 2 },
       signal: new AbortController().signal,
     });
-    // 4 batches of 40 ms (2 full ones of webhook_events, its empty last look, quarantine's one) and a pause
-    // of >= 80 ms after each full batch.
-    expect(result.batches).toBe(4);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(4 * 40 + 2 * 80 - 5);
+    // 5 batches of 40 ms (2 full ones of webhook_events, its empty last look, one each for quarantine
+    // and deliveries) and a pause of >= 80 ms after each full batch.
+    expect(result.batches).toBe(5);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(5 * 40 + 2 * 80 - 5);
   });
 });

@@ -41,7 +41,7 @@ export async function runRetentionPass(context: PassContext): Promise<PassResult
   const cutoff = await cutoffOf(runner, context.days);
   const result: PassResult = {
     cutoff,
-    deleted: { webhook_events: 0, quarantined_deliveries: 0 },
+    deleted: { webhook_events: 0, quarantined_deliveries: 0, webhook_deliveries: 0 },
     batches: 0,
     durationMs: 0,
     completed: false,

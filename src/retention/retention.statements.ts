@@ -11,7 +11,7 @@ export interface SqlRunner {
   query(sql: string, parameters?: unknown[]): Promise<unknown>;
 }
 
-export type RetentionTable = 'webhook_events' | 'quarantined_deliveries';
+export type RetentionTable = 'webhook_events' | 'quarantined_deliveries' | 'webhook_deliveries';
 
 interface TableSpec {
   /** The unique column that completes received_at in the keyset index. */
@@ -20,13 +20,19 @@ interface TableSpec {
 }
 
 /** The tables retention empties, in the order a pass takes them; entity_revisions is never one. */
-export const RETENTION_TABLES: readonly RetentionTable[] = ['webhook_events', 'quarantined_deliveries'];
+export const RETENTION_TABLES: readonly RetentionTable[] = [
+  'webhook_events',
+  'quarantined_deliveries',
+  'webhook_deliveries',
+];
 
 const TABLES: Record<RetentionTable, TableSpec> = {
   // webhook_events_received_idx (received_at, event_id)
   webhook_events: { key: 'event_id', keyType: 'text' },
   // quarantined_deliveries_received_idx (received_at, id)
   quarantined_deliveries: { key: 'id', keyType: 'bigint' },
+  // webhook_deliveries_received_idx (received_at, delivery_id)
+  webhook_deliveries: { key: 'delivery_id', keyType: 'text' },
 };
 
 /** Where a batch stopped: the (received_at, key) of the last row it took, both as exact text. */

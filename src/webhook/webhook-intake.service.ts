@@ -41,6 +41,7 @@ export class WebhookIntake {
         receivedAt: delivery.receivedAt,
         itemCount,
         body,
+        signedBy: signer.space === null ? { key: signer.key } : { key: signer.key, space: signer.space },
         ...(quarantineReason === null ? {} : { quarantineReason }),
       });
     } catch (err) {

@@ -31,6 +31,7 @@ describe('in a browser: the operations console', () => {
   const messageId = `msg-console-${Date.now()}`;
   let quarantineId: string;
   let scriptEventId: string;
+  let repeatDeliveryId: string;
 
   beforeAll(async () => {
     scratch = await ScratchDatabase.create('console_browser');
@@ -51,20 +52,16 @@ describe('in a browser: the operations console', () => {
       { name: 'message.read', revision: 4, timestamp: at(7) },
       { name: 'message.delivered', revision: 2, timestamp: at(1) },
     ];
+    const sent: string[] = [];
     for (const step of story) {
-      expect(
-        (
-          await postWebhook(
-            service.url,
-            JSON.stringify(
-              envelope({
-                ...step,
-                payload: { id: messageId, metadata: { orderId }, to: { phoneNumber: '+447123456723' } },
-              }),
-            ),
-          )
-        ).status,
-      ).toBe(200);
+      const body = JSON.stringify(
+        envelope({
+          ...step,
+          payload: { id: messageId, metadata: { orderId }, to: { phoneNumber: '+447123456723' } },
+        }),
+      );
+      sent.push(body);
+      expect((await postWebhook(service.url, body)).status).toBe(200);
     }
     const hostile = envelope({
       name: 'message.sent',
@@ -75,14 +72,25 @@ describe('in a browser: the operations console', () => {
       },
     });
     scriptEventId = hostile.eventId as string;
+    // The bad item names the message and the order: the entity page and the search find it.
     const batch = JSON.stringify([
       hostile,
-      { name: 'message.sent', note: 'no eventId', metadata: { orderId } },
+      {
+        name: 'message.sent',
+        note: 'no eventId',
+        apiSpaceId: 'space-e2e',
+        payload: { id: messageId, metadata: { orderId } },
+      },
     ]);
     expect((await postWebhook(service.url, batch)).status).toBe(200);
-    await waitFor(async () => (await db.count(`SELECT count(*) FROM webhook_events`)) === 5, {
-      what: 'events stored',
+    // Dotdigital sends the first event again: a delivery that holds only a repeat.
+    const again = await postWebhook(service.url, sent[0]);
+    expect(again.status).toBe(200);
+    repeatDeliveryId = again.headers.get('x-delivery-id')!;
+    await waitFor(async () => (await db.count(`SELECT count(*) FROM webhook_deliveries`)) === 6, {
+      what: 'six deliveries recorded',
     });
+    expect(await db.count(`SELECT count(*) FROM webhook_events`)).toBe(5);
     quarantineId = await waitFor(
       async () =>
         (await db.rows<{ id: string }>(`SELECT id::text AS id FROM quarantined_deliveries`))[0]?.id ?? null,
@@ -199,7 +207,10 @@ describe('in a browser: the operations console', () => {
     await page.locator('#search').fill(`payload.metadata.orderId=${orderId}`);
     await page.getByRole('button', { name: 'Search' }).click();
     await page.waitForURL(/search=/);
-    await expect(page.locator('tbody tr').count()).resolves.toBe(4);
+    await expect(page.locator('#stored-events tbody tr').count()).resolves.toBe(4);
+    // The quarantined item with that order id, marked as read from its JSON bytes.
+    await expect(page.locator('#kept-matches tbody tr').count()).resolves.toBe(1);
+    expect(await page.locator('#kept-matches tbody tr').textContent()).toContain('quarantined · JSON');
     expect(await axeFindings(page)).toEqual([]);
     await shoot(page, 'events');
 
@@ -218,9 +229,46 @@ describe('in a browser: the operations console', () => {
     await expect(page.locator('.timeline li.step.o-stale').count()).resolves.toBe(1);
     expect(await page.locator('.timeline li.gap').textContent()).toMatch(/revision 3 never arrived/);
     expect(await page.locator('#state-h + p').textContent()).toMatch(/Revision 4: message\.read/);
+    // Besides its events: the delivery that repeated one, and the quarantined item naming it.
+    expect(await page.locator('#rep-h + div tbody tr').count()).toBe(1);
+    expect(await page.locator('#rep-h + div tbody tr').textContent()).toContain(repeatDeliveryId);
+    expect(await page.locator('#kept-h + div tbody tr').textContent()).toContain(`#${quarantineId}`);
+    expect(await page.locator('#kept-h + div tbody tr').textContent()).toContain('open');
+    expect(await page.locator('#dl-h + p').textContent()).toContain('None of the oldest 50');
     expect(await axeFindings(page)).toEqual([]);
     await shoot(page, 'entity');
     await page.close();
+  });
+
+  it('shows a delivery that held only a repeat, and everything that came of it', async () => {
+    const page = await open(`/console/deliveries/${repeatDeliveryId}`);
+    expect(await page.locator('#rec-h + dl').textContent()).toContain('it held only repeats');
+    expect(await page.locator('#rep-h + div tbody tr').count()).toBe(1);
+    expect(await page.locator('#ev-h + p').textContent()).toBe('None.');
+    expect(await axeFindings(page)).toEqual([]);
+    await shoot(page, 'delivery');
+    // The event page links to its delivery.
+    const first = page.locator('#rep-h + div tbody tr a').first();
+    await first.click();
+    await page.waitForURL(/\/console\/events\//);
+    await page.locator('a[href^="/console/deliveries/"]').first().click();
+    await page.waitForURL(/\/console\/deliveries\//);
+    expect(await page.locator('#ev-h + div tbody tr, #ev-h ~ div tbody tr').count()).toBeGreaterThan(0);
+    await page.close();
+  });
+
+  it('replays still-malformed bytes only once confirmed: refused (400) without, and nothing changes', async () => {
+    const client = await ConsoleClient.signIn(service.url, OPERATOR_KEY);
+    const res = await client.post(`/console/quarantine/${quarantineId}/replay`, {
+      _csrf: await client.csrfToken(),
+      reason: 'not confirmed',
+    });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('confirm');
+    expect(await db.count(`SELECT count(*) FROM quarantined_deliveries WHERE replayed_at IS NOT NULL`)).toBe(
+      0,
+    );
+    expect(await db.count(`SELECT count(*) FROM admin_audit`)).toBe(0);
   });
 
   it('replays a quarantined item with a reason, by keyboard alone, and sees it in the audit trail', async () => {
@@ -230,6 +278,8 @@ describe('in a browser: the operations console', () => {
     await shoot(page, 'quarantine-item');
     await page.locator('#reason-replay').focus();
     await page.keyboard.type('sender fixed; check it again');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Space'); // the confirmation: these bytes will be quarantined again
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
     await page.waitForURL(`${service.url}/console/quarantine/${quarantineId}/replay`);
@@ -250,6 +300,44 @@ describe('in a browser: the operations console', () => {
     }
     await page.close();
     expect(await db.count(`SELECT count(*) FROM admin_audit WHERE action = 'quarantine.replay'`)).toBe(1);
+  });
+
+  it('marks the item its replay kept again resolved, with a reason; the list shows it by state and reason', async () => {
+    const againId = await waitFor(
+      async () =>
+        (
+          await db.rows<{ id: string }>(
+            `SELECT q.id::text AS id FROM quarantined_deliveries q
+               JOIN quarantined_deliveries o ON o.replay_delivery_id = q.delivery_id WHERE o.id = $1`,
+            [quarantineId],
+          )
+        )[0]?.id ?? null,
+      { what: 'the replayed bytes quarantined again' },
+    );
+    const page = await open(`/console/quarantine/${againId}`);
+    await page.locator('#reason-resolve').fill('no eventId upstream; the order was fixed by hand');
+    await page.getByRole('button', { name: `Mark item #${againId} resolved` }).click();
+    await page.waitForURL(`${service.url}/console/quarantine/${againId}/resolve`);
+    expect(await page.locator('.ok').textContent()).toMatch(/marked resolved/);
+    await page.goto(`${service.url}/console/quarantine/${againId}`);
+    await expect(page.locator('form[action$="/replay"]').count()).resolves.toBe(0);
+    await page.goto(`${service.url}/console/quarantine`);
+    await page.locator('#state').selectOption('resolved');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/state=resolved/);
+    const rows = page.locator('tbody tr');
+    await expect(rows.count()).resolves.toBe(1);
+    expect(await rows.first().textContent()).toContain('no eventId upstream');
+    expect(await axeFindings(page)).toEqual([]);
+    await shoot(page, 'quarantine');
+    await page.goto(`${service.url}/console/audit`);
+    expect(await page.locator('tbody tr').first().textContent()).toContain('quarantine.resolve');
+    await page.close();
+    expect(
+      await db.rows(`SELECT target, reason FROM admin_audit WHERE action = 'quarantine.resolve'`),
+    ).toEqual([
+      { target: `quarantine/${againId}`, reason: 'no eventId upstream; the order was fixed by hand' },
+    ]);
   });
 
   it('refuses a post without the CSRF token (403), and changes nothing', async () => {

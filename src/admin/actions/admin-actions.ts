@@ -40,6 +40,24 @@ export class AdminActions {
     });
   }
 
+  resolveQuarantined(
+    actor: AdminActor,
+    id: string,
+    reason: string,
+  ): Promise<{ id: number; resolvedAt: string }> {
+    return this.dataSource.transaction(async (manager) => {
+      const result = await this.quarantine.resolve(manager, id, reason);
+      await this.audit.record(manager, {
+        actor,
+        action: 'quarantine.resolve',
+        target: `quarantine/${id}`,
+        reason,
+        result,
+      });
+      return result;
+    });
+  }
+
   replayEvents(actor: AdminActor, range: ReplayRange, reason: string): Promise<{ events: number }> {
     return this.dataSource.transaction(async (manager) => {
       const result = { events: await this.outbox.replay(range, manager) };

@@ -2,7 +2,14 @@ import { Get, HttpStatus, Param, Post, Req, type PipeTransform } from '@nestjs/c
 import { ApiBody, ApiConflictResponse, ApiParam } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { AdminActions } from '../actions/admin-actions';
-import { ActionReason, AdminError, QuarantineDetail, QuarantinePage, ReplayAccepted } from '../admin.views';
+import {
+  ActionReason,
+  AdminError,
+  QuarantineDetail,
+  QuarantinePage,
+  QuarantineResolved,
+  ReplayAccepted,
+} from '../admin.views';
 import { reasonOf } from '../http/action-reason';
 import { Actor } from '../http/admin-key.guard';
 import type { AdminActor } from '../http/admin-keys';
@@ -18,12 +25,17 @@ import {
   type ParsedQuery,
   type QueryParams,
 } from '../http/query-params';
-import { QuarantineService } from './quarantine.service';
+import { QUARANTINE_STATES, QuarantineService } from './quarantine.service';
 
 const QUARANTINE_FILTERS = {
   since: { ...param.instant(), description: 'received_at at or after (ISO 8601).' },
   until: { ...param.instant(), description: 'received_at before (ISO 8601); later than since.' },
   deliveryId: { ...param.text(), description: 'The X-Delivery-Id of the HTTP delivery.' },
+  reason: { ...param.text(2000), description: 'Exactly this reason (as listed in items[].reason).' },
+  state: {
+    ...param.oneOf(QUARANTINE_STATES),
+    description: 'open (neither replayed nor resolved), replayed, or resolved.',
+  },
   ...PAGE_PARAMS,
 } satisfies QueryParams;
 
@@ -96,5 +108,25 @@ export class QuarantineController {
     @Req() req: Request,
   ): Promise<ReplayAccepted> {
     return this.actions.replayQuarantined(actor, id, reasonOf(await readJsonBody(req)));
+  }
+
+  @Post(':id/resolve')
+  @AdminEndpoint({
+    summary: 'Mark a kept delivery or item resolved: it needs no replay',
+    description:
+      'The row stays, with resolvedAt and resolvedReason; it can no longer be replayed. ' +
+      'Needs an operator key and a reason; audited.',
+    answer: QuarantineResolved,
+    notFound: 'No such row.',
+  })
+  @ApiParam({ name: 'id', schema: ROW_ID, example: 17 })
+  @ApiBody({ type: ActionReason })
+  @ApiConflictResponse({ description: 'Already replayed or resolved: nothing was done.', type: AdminError })
+  async resolve(
+    @Param('id', RowId) id: string,
+    @Actor() actor: AdminActor,
+    @Req() req: Request,
+  ): Promise<QuarantineResolved> {
+    return this.actions.resolveQuarantined(actor, id, reasonOf(await readJsonBody(req)));
   }
 }

@@ -12,11 +12,24 @@ import { isoOrNull, type QuarantineDetail, type QuarantineItem, type QuarantineP
 import type { CursorCodec, Position } from '../http/cursor';
 import { RECEIVED_AT_MICROS } from '../events/event.queries';
 
+export const QUARANTINE_STATES = ['open', 'replayed', 'resolved'] as const;
+export type QuarantineState = (typeof QUARANTINE_STATES)[number];
+
 export interface QuarantineFilters {
   since?: Date;
   until?: Date;
   deliveryId?: string;
+  /** Exactly this reason. */
+  reason?: string;
+  /** open: neither replayed nor resolved. */
+  state?: QuarantineState;
 }
+
+const STATE_CONDITION: Record<QuarantineState, string> = {
+  open: 'q.replayed_at IS NULL AND q.resolved_at IS NULL',
+  replayed: 'q.replayed_at IS NOT NULL',
+  resolved: 'q.resolved_at IS NOT NULL',
+};
 
 export interface ReplayClaim {
   /** The quarantine row replayed. */
@@ -35,6 +48,8 @@ interface QuarantineRow {
   bytes: number;
   replayed_at: Date | null;
   replay_delivery_id: string | null;
+  resolved_at: Date | null;
+  resolved_reason: string | null;
 }
 
 /** quarantined_deliveries for people: find, read, and give a kept delivery (or item) another go. */
@@ -66,6 +81,8 @@ export class QuarantineService {
     const query = this.rows().orderBy('q.received_at', 'DESC').addOrderBy('q.id', 'DESC').limit(limit);
     if (filters.deliveryId !== undefined)
       query.andWhere('q.delivery_id = :deliveryId', { deliveryId: filters.deliveryId });
+    if (filters.reason !== undefined) query.andWhere('q.reason = :reason', { reason: filters.reason });
+    if (filters.state !== undefined) query.andWhere(STATE_CONDITION[filters.state]);
     if (filters.since) query.andWhere('q.received_at >= :since', { since: filters.since.toISOString() });
     if (filters.until) query.andWhere('q.received_at < :until', { until: filters.until.toISOString() });
     if (after) {
@@ -96,14 +113,44 @@ export class QuarantineService {
     const deliveryId = randomUUID();
     const claimed = await manager
       .getRepository(QuarantinedDelivery)
-      .update({ id, replayedAt: IsNull() }, { replayedAt: () => 'now()', replayDeliveryId: deliveryId });
-    if (claimed.affected === 0) {
-      const now = await this.find(id);
-      throw new ConflictException(
-        `quarantined item ${id} was already replayed at ${isoOrNull(now.replayed_at)} as delivery ${now.replay_delivery_id}`,
+      .update(
+        { id, replayedAt: IsNull(), resolvedAt: IsNull() },
+        { replayedAt: () => 'now()', replayDeliveryId: deliveryId },
       );
-    }
+    if (claimed.affected === 0) throw await this.settled(id);
     return { id, deliveryId, body: row.body };
+  }
+
+  /**
+   * Marks a kept item resolved (it needs no replay) in `manager`'s transaction: 404 when there is no
+   * such row, 409 when it was replayed or resolved already. Like claimReplay, the row lock makes a
+   * concurrent second action wait, then refuse.
+   */
+  async resolve(
+    manager: EntityManager,
+    id: string,
+    reason: string,
+  ): Promise<{ id: number; resolvedAt: string }> {
+    await this.find(id);
+    // TypeORM answers an UPDATE as [rows RETURNING gave, affected count].
+    const [rows]: [{ resolved_at: Date }[], number] = await manager.query(
+      `UPDATE quarantined_deliveries SET resolved_at = now(), resolved_reason = $2
+        WHERE id = $1 AND replayed_at IS NULL AND resolved_at IS NULL
+        RETURNING resolved_at`,
+      [id, reason],
+    );
+    if (rows.length === 0) throw await this.settled(id);
+    return { id: Number(id), resolvedAt: rows[0].resolved_at.toISOString() };
+  }
+
+  /** The 409 for a row already replayed or resolved, naming when and how. */
+  private async settled(id: string): Promise<ConflictException> {
+    const now = await this.find(id);
+    return new ConflictException(
+      now.replayed_at
+        ? `quarantined item ${id} was already replayed at ${isoOrNull(now.replayed_at)} as delivery ${now.replay_delivery_id}`
+        : `quarantined item ${id} was already resolved at ${isoOrNull(now.resolved_at)}: ${now.resolved_reason}`,
+    );
   }
 
   /** Publishes claimed bytes (the whole delivery, or the item alone) through the normal path. */
@@ -142,6 +189,8 @@ export class QuarantineService {
         'octet_length(q.body) AS bytes',
         'q.replayed_at AS replayed_at',
         'q.replay_delivery_id AS replay_delivery_id',
+        'q.resolved_at AS resolved_at',
+        'q.resolved_reason AS resolved_reason',
       ]);
   }
 }
@@ -156,5 +205,7 @@ function itemView(row: QuarantineRow): QuarantineItem {
     bytes: Number(row.bytes),
     replayedAt: isoOrNull(row.replayed_at),
     replayDeliveryId: row.replay_delivery_id,
+    resolvedAt: isoOrNull(row.resolved_at),
+    resolvedReason: row.resolved_reason,
   };
 }

@@ -29,4 +29,11 @@ export class QuarantinedDelivery {
 
   @Column({ name: 'replay_delivery_id', type: 'text', nullable: true })
   replayDeliveryId: string | null;
+
+  /** When an operator marked it as needing no replay, and why. */
+  @Column({ name: 'resolved_at', type: 'timestamptz', nullable: true })
+  resolvedAt: Date | null;
+
+  @Column({ name: 'resolved_reason', type: 'text', nullable: true })
+  resolvedReason: string | null;
 }
