@@ -49,7 +49,7 @@ export class OverviewService {
       this.broker(),
       this.outbox.sample(),
       this.dataSource.query<Record<string, number | null>[]>(`
-        SELECT (SELECT count(*) FROM quarantined_deliveries WHERE replayed_at IS NULL)::int AS q_waiting,
+        SELECT (SELECT count(*) FROM quarantined_deliveries WHERE replayed_at IS NULL AND resolved_at IS NULL)::int AS q_waiting,
                (SELECT count(*) FROM quarantined_deliveries)::int AS q_total,
                (SELECT count(DISTINCT delivery_id) FROM webhook_events WHERE received_at > now() - interval '1 hour')::int AS deliveries,
                (SELECT count(*) FROM webhook_events WHERE received_at > now() - interval '1 hour')::int AS events,
@@ -99,19 +99,30 @@ function attention(o: Overview): string[] {
   const needs: string[] = [];
   if (!o.ready.ready) needs.push(`This instance is not ready: ${o.ready.reason}.`);
   if (o.brokerProblem) needs.push(`The broker cannot be asked: ${o.brokerProblem}.`);
-  if (o.queue && o.queue.messages > 0 && o.queue.consumers === 0)
-    needs.push(`${o.queue.messages} deliveries wait in the queue and no worker consumes them.`);
-  if (o.deadLetters) {
+  if (o.queue && o.queue.messages > 0 && o.queue.consumers === 0) {
     needs.push(
-      `${o.deadLetters} deliveries are dead-lettered: read their reasons, fix the cause, move them back.`,
+      `${count(o.queue.messages, 'delivery waits', 'deliveries wait')} in the queue and no worker consumes them.`,
     );
   }
-  if (o.quarantine.waiting > 0)
-    needs.push(`${o.quarantine.waiting} quarantined items have not been replayed: look at their reasons.`);
+  if (o.deadLetters) {
+    needs.push(
+      `${count(o.deadLetters, 'delivery is', 'deliveries are')} dead-lettered: read the reasons, fix the cause, move them back.`,
+    );
+  }
+  if (o.quarantine.waiting > 0) {
+    needs.push(
+      `${count(o.quarantine.waiting, 'quarantined item is', 'quarantined items are')} neither replayed nor resolved: look at the reasons.`,
+    );
+  }
   if (o.feedEnabled && o.outbox.oldestMs !== null && o.outbox.oldestMs > 60_000) {
     needs.push(
       `The feed is behind: its oldest outbox row waits for ${Math.round(o.outbox.oldestMs / 1000)} s.`,
     );
   }
   return needs;
+}
+
+/** `1 delivery waits`, `3 deliveries wait`. */
+function count(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
 }

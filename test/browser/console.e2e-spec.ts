@@ -13,13 +13,14 @@ import { OUTPUT, launchBrowser, type Browser } from './chromium';
 
 const OPERATOR_KEY = 'console-operator-key-0123456789abcdef0123';
 const READ_KEY = 'console-read-only-key-0123456789abcdef012';
-const IMAGES = join(__dirname, '..', '..', 'docs', 'images');
+/** `DOCS_SCREENSHOTS=1 npm test -- test/browser/console.e2e-spec.ts` also refreshes the docs' pictures. */
+const IMAGES = process.env.DOCS_SCREENSHOTS === '1' ? join(__dirname, '..', '..', 'docs', 'images') : null;
 const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 /**
  * The operations console in a real browser (Debian's Chromium through playwright-core) against the
  * built service (role all) with the real PostgreSQL and RabbitMQ. Screenshots at laptop and phone
- * widths go to test/output/ (and, as the docs' pictures, docs/images/). Port 3861.
+ * widths go to test/output/ (with DOCS_SCREENSHOTS=1 also to docs/images/, the docs' pictures). Port 3861.
  */
 describe('in a browser: the operations console', () => {
   let scratch: ScratchDatabase;
@@ -157,8 +158,10 @@ describe('in a browser: the operations console', () => {
       expect([name, suffix, widths.document <= widths.viewport]).toEqual([name, suffix, true]);
       const file = `console-${name}-${suffix}.png`;
       await page.screenshot({ path: join(OUTPUT, file), fullPage: true });
-      mkdirSync(IMAGES, { recursive: true });
-      copyFileSync(join(OUTPUT, file), join(IMAGES, file));
+      if (IMAGES) {
+        mkdirSync(IMAGES, { recursive: true });
+        copyFileSync(join(OUTPUT, file), join(IMAGES, file));
+      }
     }
     await page.setViewportSize({ width: 1280, height: 800 });
   }
