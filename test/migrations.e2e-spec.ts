@@ -61,6 +61,7 @@ const MIGRATIONS = [
   'InitialSchema1764403200000',
   'FeedOutboxAndOperations1764921600000',
   'EventTraceparent1765152000000',
+  'HttpDestinations1765324800000',
 ];
 
 describe('migrations', () => {

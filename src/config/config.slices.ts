@@ -52,6 +52,13 @@ export abstract class FeedConfig {
   readonly enabled: boolean;
 }
 
+export abstract class DestinationsConfig {
+  /** The HTTP destinations, reloaded while running (DESTINATIONS_FILE), or null: none. */
+  readonly file: string | null;
+  /** The first retry delay; each next one doubles, at most an hour apart. */
+  readonly retryBaseMs: number;
+}
+
 export abstract class SignatureConfig {
   /** Secrets valid for every API space (WEBHOOK_SECRETS). */
   readonly secrets: readonly string[];
@@ -84,6 +91,7 @@ export interface ConfigSlices {
   database: DatabaseConfig;
   consumer: ConsumerConfig;
   feed: FeedConfig;
+  destinations: DestinationsConfig;
   signature: SignatureConfig;
   admin: AdminConfig;
   retention: RetentionConfig;
@@ -115,6 +123,7 @@ export function configSlices(env: Env, version: string): ConfigSlices {
       yieldMs: env.CONSUMER_YIELD_MS,
     },
     feed: { enabled: env.FEED_ENABLED },
+    destinations: { file: env.DESTINATIONS_FILE ?? null, retryBaseMs: env.DESTINATIONS_RETRY_BASE_MS },
     signature: { secrets: env.WEBHOOK_SECRETS ?? [], spacesFile: env.WEBHOOK_SPACES_FILE ?? null },
     admin: { apiKeys: env.ADMIN_API_KEYS ?? [] },
     retention: { days: env.RETENTION_DAYS ?? null },

@@ -115,6 +115,10 @@ export const envSchema = z.object({
   FEED_ENABLED: flag(true),
   ADMIN_API_KEYS: keyList(32).optional(),
   RETENTION_DAYS: integer(2, 36500).optional(),
+  // HTTP destinations (JSON or YAML list), reloaded on change and on SIGHUP; unset: none.
+  DESTINATIONS_FILE: z.string().min(1).optional(),
+  // The first retry delay of a destination (doubling up to an hour). 5000 in production; tests shorten it.
+  DESTINATIONS_RETRY_BASE_MS: integer(10, 3_600_000).default(5000),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -1,4 +1,6 @@
 import type { DataSourceOptions } from 'typeorm';
+import { DestinationEvent } from './entities/destination-event.entity';
+import { DestinationStateRow } from './entities/destination-state.entity';
 import { EntityRevision } from './entities/entity-revision.entity';
 import { FeedOutboxEntry } from './entities/feed-outbox.entity';
 import { QuarantinedDelivery } from './entities/quarantined-delivery.entity';
@@ -6,6 +8,7 @@ import { WebhookEvent } from './entities/webhook-event.entity';
 import { InitialSchema1764403200000 } from './migrations/1764403200000-InitialSchema';
 import { FeedOutboxAndOperations1764921600000 } from './migrations/1764921600000-FeedOutboxAndOperations';
 import { EventTraceparent1765152000000 } from './migrations/1765152000000-EventTraceparent';
+import { HttpDestinations1765324800000 } from './migrations/1765324800000-HttpDestinations';
 
 export const MIGRATIONS_TABLE = 'schema_migrations';
 
@@ -16,11 +19,19 @@ export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
   return {
     type: 'postgres',
     url: databaseUrl,
-    entities: [WebhookEvent, EntityRevision, QuarantinedDelivery, FeedOutboxEntry],
+    entities: [
+      WebhookEvent,
+      EntityRevision,
+      QuarantinedDelivery,
+      FeedOutboxEntry,
+      DestinationEvent,
+      DestinationStateRow,
+    ],
     migrations: [
       InitialSchema1764403200000,
       FeedOutboxAndOperations1764921600000,
       EventTraceparent1765152000000,
+      HttpDestinations1765324800000,
     ],
     migrationsTableName: MIGRATIONS_TABLE,
     migrationsTransactionMode: 'each',
