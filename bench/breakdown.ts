@@ -286,7 +286,7 @@ async function prepare(
     };
     database$ = { dataSource: direct } as unknown as DatabaseService;
   } else database$ = { dataSource } as unknown as DatabaseService;
-  const store = new EventStore(database$, { enabled: variant.feed ?? true });
+  const store = new EventStore(database$, { enabled: variant.feed ?? true, outbox: variant.feed ?? true });
   const processor = new EventProcessor(
     store,
     new StorageMetrics(new Metrics()),

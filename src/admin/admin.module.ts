@@ -1,8 +1,10 @@
 import { Module } from '@nestjs/common';
+import { DestinationsModule } from '../destinations/destinations.module';
 import { EventsModule } from '../events/events.module';
 import { OutboundMessagingModule } from '../messaging/messaging.module';
 import { DeadLetterQueue } from '../messaging/dead-letter.queue';
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
+import { DestinationsController } from './destinations/destinations.controller';
 import { EventQueries } from './events/event.queries';
 import { EventsController } from './events/events.controller';
 import { AdminCursors } from './http/admin-cursors';
@@ -17,8 +19,8 @@ import { QuarantineService } from './quarantine/quarantine.service';
  * otherwise /admin/* is 404.
  */
 @Module({
-  imports: [EventsModule, OutboundMessagingModule],
-  controllers: [EventsController, QuarantineController, DeadLettersController],
+  imports: [EventsModule, OutboundMessagingModule, DestinationsModule],
+  controllers: [EventsController, QuarantineController, DeadLettersController, DestinationsController],
   providers: [EventQueries, QuarantineService, DeadLetterQueue, AdminCursors, AdminKeyGuard, AdminRequestLog],
 })
 export class AdminModule {}

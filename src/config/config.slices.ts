@@ -50,6 +50,11 @@ export abstract class ConsumerConfig {
 export abstract class FeedConfig {
   /** Publish every newly stored event to `<prefix>.events`. */
   readonly enabled: boolean;
+  /**
+   * Record new events in feed_outbox and relay it: for the feed, or for HTTP destinations
+   * (DESTINATIONS_FILE set), which the relay's round hands them to.
+   */
+  readonly outbox: boolean;
 }
 
 export abstract class DestinationsConfig {
@@ -122,7 +127,7 @@ export function configSlices(env: Env, version: string): ConfigSlices {
       maxAttempts: env.CONSUMER_MAX_ATTEMPTS,
       yieldMs: env.CONSUMER_YIELD_MS,
     },
-    feed: { enabled: env.FEED_ENABLED },
+    feed: { enabled: env.FEED_ENABLED, outbox: env.FEED_ENABLED || env.DESTINATIONS_FILE !== undefined },
     destinations: { file: env.DESTINATIONS_FILE ?? null, retryBaseMs: env.DESTINATIONS_RETRY_BASE_MS },
     signature: { secrets: env.WEBHOOK_SECRETS ?? [], spacesFile: env.WEBHOOK_SPACES_FILE ?? null },
     admin: { apiKeys: env.ADMIN_API_KEYS ?? [] },

@@ -136,7 +136,7 @@ export class EventStore {
   }
 
   private async recordForFeed(manager: EntityManager, stored: readonly EventRow[]): Promise<void> {
-    if (this.feed.enabled)
+    if (this.feed.outbox)
       await insertOutbox(
         manager,
         stored.map((row) => row.eventId),
