@@ -286,3 +286,72 @@ describe('destinations: 410, the circuit breaker, pause and resume', () => {
     expect(mine.map(revisionOf)).toEqual([1, 2, 3, 4, 5]);
   });
 });
+
+describe('destinations: DESTINATIONS_FILE at start-up and on reload', () => {
+  const { secret } = newSecret();
+  let first: DestinationReceiver;
+  let second: DestinationReceiver;
+  let scratch: ScratchDatabase;
+  let app: TestApp | undefined;
+  let file: ReturnType<typeof destinationsFile>;
+  beforeAll(async () => {
+    first = await DestinationReceiver.start();
+    second = await DestinationReceiver.start();
+    scratch = await ScratchDatabase.create('dest_reload');
+  });
+  afterAll(async () => {
+    await app?.close();
+    await Promise.all([first.close(), second.close()]);
+    await scratch.drop();
+    file?.remove();
+  });
+
+  const env = () => ({
+    APP_ROLE: 'all',
+    DATABASE_URL: scratch.url,
+    AMQP_PREFIX: uniquePrefix('dest-reload'),
+    FEED_ENABLED: 'false',
+    DESTINATIONS_FILE: file.path,
+    ADMIN_API_KEYS: ADMIN_KEY,
+  });
+
+  it('refuses to start with a bad file, naming the destination and the field', async () => {
+    file = destinationsFile([{ name: 'crm', url: 'ftp://crm.example/in', secrets: [secret] }]);
+    await expect(startApp(env())).rejects.toThrow(
+      /DESTINATIONS_FILE .*destination "crm" \(entry 1\): url: must be an http/,
+    );
+    file.remove();
+  });
+
+  it('adds a destination on a change of the file, and keeps those in force when the new file is bad', async () => {
+    file = destinationsFile([{ name: 'first', url: first.url, secrets: [secret] }]);
+    app = await startApp(env());
+    const before = envelope();
+    await post(app.url, before);
+    await waitFor(() => first.deliveredIds().includes(before.eventId as string), { what: 'first' });
+
+    file.write([
+      { name: 'first', url: first.url, secrets: [secret] },
+      { name: 'second', url: second.url, secrets: [secret] },
+    ]);
+    await waitFor(async () => (await destinationList(app!.url)).has('second'), { what: 'the reload' });
+    const after = envelope();
+    await post(app.url, after);
+    await waitFor(() => second.deliveredIds().includes(after.eventId as string), { what: 'second' });
+    expect(second.deliveredIds()).not.toContain(before.eventId);
+
+    file.write([{ name: 'first', url: first.url, secrets: ['not-a-secret'] }]);
+    const metrics = async () => (await fetch(`${app!.url}/metrics`)).text();
+    await waitFor(
+      async () => /webhook_destinations_reloads_total\{result="failure"\} 1/.test(await metrics()),
+      {
+        what: 'the failed reload',
+      },
+    );
+    const kept = envelope();
+    await post(app.url, kept);
+    await waitFor(() => second.deliveredIds().includes(kept.eventId as string), {
+      what: 'second still in force',
+    });
+  });
+});
