@@ -12,7 +12,7 @@ import { envelope, postWebhook } from './support/signing';
 /*
  * HTTP destinations when things die: a worker (dist/main.js) killed by SIGKILL while events are
  * owed to a slow receiver, and PostgreSQL stopped and started under the deliverer. Needs a build.
- * Port 3611 (the worker), 55443 (a PostgreSQL of the test's own).
+ * Ports 3611-3613 (workers), 55443 (a PostgreSQL of the test's own).
  */
 
 /** POSTs `count` events as batches of `per` envelopes; returns their ids. */
@@ -81,6 +81,69 @@ describe('destinations: a worker killed by SIGKILL while 300 events are owed', (
     await waitFor(async () => (await owed(db, 'slow')) === 0, { what: 'nothing owed' });
     // At least once; the only repeats are the requests under way when the worker died.
     const repeats = receiver.deliveredIds().filter((id) => ids.includes(id)).length - 300;
+    expect(repeats).toBeLessThanOrEqual(4);
+  });
+});
+
+describe('destinations: two worker replicas, the sending one killed', () => {
+  const { secret } = newSecret();
+  const stops: (() => Promise<unknown>)[] = [];
+
+  afterAll(async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  });
+
+  const sending = async (service: ServiceProcess) =>
+    /^webhook_destinations_deliverer_active 1$/m.test(await (await fetch(`${service.url}/metrics`)).text());
+
+  it('only one sends; the other takes over within seconds and every event arrives', async () => {
+    const receiver = await DestinationReceiver.start(() => ({ status: 204, delayMs: 50 }));
+    stops.push(() => receiver.close());
+    const scratch = await ScratchDatabase.create('dest_takeover');
+    stops.push(() => scratch.drop());
+    const file = destinationsFile([{ name: 'crm', url: receiver.url, secrets: [secret], maxInFlight: 4 }]);
+    stops.push(() => Promise.resolve(file.remove()));
+    const prefix = uniquePrefix('dest-takeover');
+    const api: TestApp = await startApp({ APP_ROLE: 'api', AMQP_PREFIX: prefix });
+    stops.push(() => api.close());
+    const db = await Db.connect(scratch.url);
+    stops.push(() => db.close());
+    const workers = [3612, 3613].map((port) => {
+      const service = new ServiceProcess(port, {
+        APP_ROLE: 'worker',
+        AMQP_PREFIX: prefix,
+        DATABASE_URL: scratch.url,
+        FEED_ENABLED: 'false',
+        DESTINATIONS_FILE: file.path,
+      });
+      stops.push(() => service.dispose());
+      return service;
+    });
+    await Promise.all(workers.map((worker) => worker.start()));
+
+    const ids = await postBatches(api.url, 200, 50);
+    const leader = await waitFor(
+      async () => {
+        const flags = await Promise.all(workers.map(sending));
+        return flags.filter(Boolean).length === 1 ? workers[flags.indexOf(true)] : null;
+      },
+      { what: 'exactly one replica sending' },
+    );
+    await waitFor(() => receiver.requests.length >= 20, { what: 'sending under way' });
+    await leader.kill('SIGKILL');
+    const killedAt = Date.now();
+    const survivor = workers.find((worker) => worker !== leader)!;
+    await waitFor(() => sending(survivor), { timeoutMs: 10000, what: 'the takeover' });
+    await waitFor(() => receiver.requests.some((r) => r.startedAt > killedAt), {
+      what: 'a request after the kill',
+    });
+    const firstAfter = Math.min(
+      ...receiver.requests.filter((r) => r.startedAt > killedAt).map((r) => r.startedAt),
+    );
+    expect(firstAfter - killedAt).toBeLessThan(5000);
+
+    await waitFor(() => arrived(receiver, ids) === 200, { timeoutMs: 60000, what: 'all 200 arrived' });
+    const repeats = receiver.deliveredIds().filter((id) => ids.includes(id)).length - 200;
     expect(repeats).toBeLessThanOrEqual(4);
   });
 });
