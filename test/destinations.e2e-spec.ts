@@ -199,7 +199,9 @@ describe('destinations: 410, the circuit breaker, pause and resume', () => {
   let dead: DestinationReceiver;
   let held: DestinationReceiver;
   let witness: DestinationReceiver;
+  let expiring: DestinationReceiver;
   beforeAll(async () => {
+    expiring = await DestinationReceiver.start(() => ({ status: 500 }));
     let answered410 = false;
     gone = await DestinationReceiver.start(() => {
       if (answered410) return { status: 204 };
@@ -210,7 +212,7 @@ describe('destinations: 410, the circuit breaker, pause and resume', () => {
     held = await DestinationReceiver.start();
     witness = await DestinationReceiver.start();
   });
-  afterAll(async () => Promise.all([gone, dead, held, witness].map((r) => r.close())));
+  afterAll(async () => Promise.all([gone, dead, held, witness, expiring].map((r) => r.close())));
   const BASE_MS = 300;
   const ctx = withDestinations(
     'dest_ops',
@@ -219,6 +221,14 @@ describe('destinations: 410, the circuit breaker, pause and resume', () => {
       { name: 'dead', url: dead.url, secrets: [secret], maxInFlight: 4, ordering: 'none' },
       { name: 'held', url: held.url, secrets: [secret] },
       { name: 'witness', url: witness.url, secrets: [secret] },
+      // Gives an event up after about 1.8 s.
+      {
+        name: 'expiring',
+        url: expiring.url,
+        secrets: [secret],
+        maxAgeHours: 0.0005,
+        filter: ['*.message.expired'],
+      },
     ],
     BASE_MS,
   );
@@ -251,13 +261,15 @@ describe('destinations: 410, the circuit breaker, pause and resume', () => {
     await waitFor(async () => (await destinationList(ctx.app.url)).get('dead')?.circuitOpen, {
       what: 'the circuit open',
     });
-    const openedAt = dead.requests.length;
-    await waitFor(() => dead.requests.length >= openedAt + 4, { timeoutMs: 30000, what: 'probes' });
-    // The requests started before the circuit opened may still end after it; the probes come after them.
-    const probes = [...dead.requests].sort((a, b) => a.startedAt - b.startedAt).slice(openedAt + 4);
-    for (let n = 1; n < probes.length; n++) {
-      expect(probes[n].startedAt).toBeGreaterThanOrEqual(probes[n - 1].endedAt);
-      expect(probes[n].startedAt - probes[n - 1].endedAt).toBeGreaterThanOrEqual(BASE_MS - 50);
+    // Requests started before the circuit was seen open may still be under way; those started after are probes.
+    const openAt = Date.now();
+    const probes = () =>
+      dead.requests.filter((r) => r.startedAt > openAt).sort((x, y) => x.startedAt - y.startedAt);
+    await waitFor(() => probes().length >= 3, { timeoutMs: 30000, what: 'three probes' });
+    const seen = probes();
+    for (let n = 1; n < seen.length; n++) {
+      expect(seen[n].startedAt).toBeGreaterThanOrEqual(seen[n - 1].endedAt);
+      expect(seen[n].startedAt - seen[n - 1].endedAt).toBeGreaterThanOrEqual(BASE_MS - 50);
     }
     expect(dead.maxConcurrent).toBeLessThanOrEqual(4);
     const dest = (await destinationList(ctx.app.url)).get('dead')!;
@@ -284,6 +296,23 @@ describe('destinations: 410, the circuit breaker, pause and resume', () => {
     await drained(ctx.db, 'held');
     const mine = held.delivered.filter((r) => r.headers['x-entity-id'] === messageId);
     expect(mine.map(revisionOf)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('gives an event up after maxAgeHours (kept as failed); retry sends it again', async () => {
+    const event = envelope({ name: 'message.expired' });
+    await post(ctx.app.url, event);
+    await waitFor(async () => (await owed(ctx.db, 'expiring', 'failed')) === 1, {
+      timeoutMs: 20000,
+      what: 'the event failed',
+    });
+    expect((await destinationList(ctx.app.url)).get('expiring')).toMatchObject({ failed: 1, pending: 0 });
+    expiring.respond = () => ({ status: 204 });
+    const res = await act(ctx.app.url, 'expiring', 'retry', { reason: 'receiver fixed' });
+    expect(await res.json()).toMatchObject({ name: 'expiring', retried: 1 });
+    await waitFor(() => expiring.deliveredIds().includes(event.eventId as string), {
+      what: 'the retried event',
+    });
+    await waitFor(async () => (await owed(ctx.db, 'expiring', 'failed')) === 0, { what: 'nothing failed' });
   });
 });
 

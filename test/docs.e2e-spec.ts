@@ -165,6 +165,11 @@ describe('worker role', () => {
       ['get', '/admin/dead-letters'],
       ['post', '/admin/dead-letters/replay'],
       ['post', '/admin/events/replay'],
+      ['get', '/admin/destinations'],
+      ['post', '/admin/destinations/{name}/pause'],
+      ['post', '/admin/destinations/{name}/resume'],
+      ['post', '/admin/destinations/{name}/enable'],
+      ['post', '/admin/destinations/{name}/retry'],
     ];
     expect(
       Object.entries(document.paths)

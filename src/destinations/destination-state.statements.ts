@@ -65,7 +65,10 @@ export async function noteSuccess(runner: Queryable, name: string): Promise<void
 
 /**
  * One more failure in a row. From `openAfter` failures on, the circuit opens for `openForMs` (the
- * back-off of the failures past it); a 410 (`disable`) disables the destination. Returns the state.
+ * back-off of the failures past it); a 410 (`disable`) disables the destination. A failure that
+ * ends while the circuit is open (a request started before it opened) neither counts nor extends
+ * it: only failed probes lengthen the wait, so 16 requests failing together do not push the next
+ * probe an hour away. Returns the state.
  */
 export async function noteFailure(
   runner: Queryable,
@@ -79,12 +82,14 @@ export async function noteFailure(
     `INSERT INTO destination_state AS s (name, consecutive_failures, last_error, last_error_at, state)
      VALUES ($1, 1, $2, now(), CASE WHEN $3 THEN 'disabled' ELSE 'active' END)
      ON CONFLICT (name) DO UPDATE
-        SET consecutive_failures = s.consecutive_failures + 1, last_error = $2, last_error_at = now(),
+        SET consecutive_failures = CASE WHEN s.circuit_open_until > now() THEN s.consecutive_failures
+                                        ELSE s.consecutive_failures + 1 END,
+            last_error = $2, last_error_at = now(),
             state = CASE WHEN $3 THEN 'disabled' ELSE s.state END, updated_at = now()
-     RETURNING consecutive_failures`,
+     RETURNING consecutive_failures, coalesce(circuit_open_until > now(), false) AS waiting`,
     [name, error, disable],
-  )) as { consecutive_failures: number }[];
-  if (row.consecutive_failures >= openAfter)
+  )) as { consecutive_failures: number; waiting: boolean }[];
+  if (!row.waiting && row.consecutive_failures >= openAfter)
     await runner.query(
       `UPDATE destination_state SET circuit_open_until = now() + $2 * interval '1 millisecond' WHERE name = $1`,
       [name, Math.round(openForMs(row.consecutive_failures))],
