@@ -46,6 +46,8 @@ export class DestinationDeliverer implements OnApplicationBootstrap, OnApplicati
   /** Rows being sent now, per destination, by `position:item`. */
   private readonly inFlight = new Map<string, Map<string, RowKey>>();
   private readonly requests = new Set<Promise<void>>();
+  /** Delivered rows not deleted yet: one DELETE per destination and round, not one per request. */
+  private delivered: { name: string; id: string; key: RowKey }[] = [];
   private states = new Map<string, DestinationState>();
   private leading = false;
 
@@ -91,6 +93,7 @@ export class DestinationDeliverer implements OnApplicationBootstrap, OnApplicati
         if (lease) {
           // Results of requests under way are written through the lease's connection: let them land.
           await Promise.allSettled([...this.requests]);
+          await this.flushDelivered(lease).catch(() => undefined);
           await lease.release();
         }
       }
@@ -101,6 +104,8 @@ export class DestinationDeliverer implements OnApplicationBootstrap, OnApplicati
   private async lead(lease: DestinationsLease): Promise<void> {
     this.setLeading(true);
     while (!this.stop.signal.aborted) {
+      await this.flushDelivered(lease);
+      // Every round: a pause or a disable is seen before the next request goes out.
       this.states = await readStates(lease);
       for (const destination of this.destinations.all) await this.fill(lease, destination);
       await this.signal.wait(POLL_MS);
@@ -128,13 +133,19 @@ export class DestinationDeliverer implements OnApplicationBootstrap, OnApplicati
     for (const row of due) {
       const id = `${row.position}:${row.item}`;
       flying.set(id, { position: row.position, item: row.item });
+      const key = { position: row.position, item: row.item };
       const request = this.attempt(lease, destination, row)
-        .catch((err: Error) =>
-          // The row stays pending: sent again later (at least once), by this replica or the next holder.
-          this.logger.warn(`destination ${destination.name}: result not recorded: ${err.message}`),
-        )
-        .finally(() => {
+        .then((done) => {
+          // A delivered row stays in flight until its DELETE, so it is not read as due meanwhile.
+          if (done) this.delivered.push({ name: destination.name, id, key });
+          else flying.delete(id);
+        })
+        .catch((err: Error) => {
           flying.delete(id);
+          // The row stays pending: sent again later (at least once), by this replica or the next holder.
+          this.logger.warn(`destination ${destination.name}: result not recorded: ${err.message}`);
+        })
+        .finally(() => {
           this.requests.delete(request);
           this.signal.notify();
         });
@@ -142,17 +153,14 @@ export class DestinationDeliverer implements OnApplicationBootstrap, OnApplicati
     }
   }
 
-  private async attempt(lease: DestinationsLease, destination: Destination, row: DueRow): Promise<void> {
+  /** Sends one row and records a failure; true when nothing is owed any more (to be deleted). */
+  private async attempt(lease: DestinationsLease, destination: Destination, row: DueRow): Promise<boolean> {
     const runner = lease;
     const name = destination.name;
-    if (row.event === null) {
-      // Retention removed the event before it could be sent: nothing is left to send.
-      await deleteOwed(runner, name, row);
-      return;
-    }
+    // Retention removed the event before it could be sent: nothing is left to send.
+    if (row.event === null) return true;
     const result = await this.sender.send(destination, row.event);
     if (result.kind === 'delivered') {
-      await deleteOwed(runner, name, row);
       this.metrics.delivered.inc({ destination: name });
       const state = this.states.get(name);
       if (state && (state.consecutiveFailures > 0 || state.circuitOpenUntil !== null)) {
@@ -164,7 +172,7 @@ export class DestinationDeliverer implements OnApplicationBootstrap, OnApplicati
           circuitWaiting: false,
         });
       }
-      return;
+      return true;
     }
     const error = errorOf(result);
     const gone = result.kind === 'gone';
@@ -187,6 +195,25 @@ export class DestinationDeliverer implements OnApplicationBootstrap, OnApplicati
     this.states.set(name, state);
     if (gone)
       this.logger.warn(`destination ${name} disabled: it answered 410 Gone; events are held until enabled`);
+    return false;
+  }
+
+  /** Deletes the delivered rows, one statement per destination; they leave the in-flight sets after it. */
+  private async flushDelivered(lease: DestinationsLease): Promise<void> {
+    const batch = this.delivered;
+    if (batch.length === 0) return;
+    this.delivered = [];
+    try {
+      for (const name of new Set(batch.map((entry) => entry.name)))
+        await deleteOwed(
+          lease,
+          name,
+          batch.filter((entry) => entry.name === name).map((entry) => entry.key),
+        );
+    } finally {
+      // Deleted, or not (the lease is lost): either way no longer this process's to hold.
+      for (const entry of batch) this.inFlight.get(entry.name)?.delete(entry.id);
+    }
   }
 
   private delayOf(result: AttemptResult, attempts: number): number {

@@ -1,14 +1,45 @@
 import { Injectable } from '@nestjs/common';
 import type { QueryRunner } from 'typeorm';
 import type { StoredEvent } from '../feed/feed.message';
-import { FeedSignal } from '../feed/feed.signal';
 import { insertOwed, type OwedRow } from './destination.statements';
 import { Destinations } from './destinations';
 import { filterMatches } from './topic-pattern';
 
-/** Wakes this process's deliverer once the relay committed new rows for it. */
+/**
+ * Wakes this process's deliverer: the relay committed rows for it, a request ended, an operator
+ * acted. A wake while the deliverer is busy is kept, so its next wait returns at once (a request
+ * ending while it reads must not leave its slot idle for a whole poll).
+ */
 @Injectable()
-export class DestinationSignal extends FeedSignal {}
+export class DestinationSignal {
+  private waiting: (() => void) | null = null;
+  private woken = false;
+
+  notify(): void {
+    const wake = this.waiting;
+    this.waiting = null;
+    if (wake) wake();
+    else this.woken = true;
+  }
+
+  /** Resolves at the next notify() (or at once after one since the last wait), or after `ms`. */
+  wait(ms: number): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting = null;
+        resolve();
+      }, ms);
+      this.waiting = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}
 
 /** An outbox entry as the relay read it. */
 export interface RelayedEntry {

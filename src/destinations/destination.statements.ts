@@ -112,11 +112,18 @@ export async function readDue(
   }));
 }
 
-/** Delivered (or its event is gone): nothing is owed any more. */
-export async function deleteOwed(runner: Queryable, destination: string, key: RowKey): Promise<void> {
+/** Delivered (or their events are gone): nothing is owed any more. One statement for many rows. */
+export async function deleteOwed(
+  runner: Queryable,
+  destination: string,
+  keys: readonly RowKey[],
+): Promise<void> {
+  if (keys.length === 0) return;
   await runner.query(
-    `DELETE FROM destination_events WHERE destination = $1 AND position = $2 AND item = $3`,
-    [destination, key.position, key.item],
+    `DELETE FROM destination_events
+      WHERE destination = $1
+        AND (position, item) IN (SELECT p::bigint, i::integer FROM ROWS FROM (${elements(2)}, ${elements(3)}) AS f(p, i))`,
+    [destination, column(keys.map((k) => k.position)), column(keys.map((k) => k.item))],
   );
 }
 

@@ -42,6 +42,11 @@ export class DestinationsLease {
       ])) as { locked: boolean }[];
       if (locked) {
         await runner.query(`SET idle_session_timeout = ${IDLE_SESSION_TIMEOUT_MS}`).catch(() => undefined);
+        // The deliverer's walk must go down the primary key in order and stop at its LIMIT. With
+        // statistics lagging a table that grew fast (a burst, a long outage), the planner would
+        // rather sort every pending row of a destination on each read; on this session of its own,
+        // a sort is the last resort.
+        await runner.query('SET enable_sort = off');
         return new DestinationsLease(runner);
       }
     } catch (err) {

@@ -26,10 +26,12 @@ export class HttpDestinations1765324800000 implements MigrationInterface {
         created_at      timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (destination, position, item)
       )`);
-    // The deliverer's walk: the owed events of one entity, oldest first.
+    // "Is an older event of this entity still owed?", asked for each candidate of the deliverer's
+    // walk. entity_key leads, so this index cannot serve the walk itself: the walk must go down the
+    // primary key in order and stop at its LIMIT. Offered an index led by the destination, the
+    // planner sorts every pending row of it whenever its statistics lag a fast-growing table.
     await queryRunner.query(
-      `CREATE INDEX destination_events_entity_idx ON destination_events (destination, entity_key, position, item)
-        WHERE state = 'pending'`,
+      `CREATE INDEX destination_events_entity_idx ON destination_events (entity_key, destination, state, position, item)`,
     );
     await queryRunner.query(
       `CREATE INDEX destination_events_failed_idx ON destination_events (destination, position, item)
