@@ -50,6 +50,7 @@ export class DestinationDeliverer implements OnApplicationBootstrap, OnApplicati
   private delivered: { name: string; id: string; key: RowKey }[] = [];
   private states = new Map<string, DestinationState>();
   private leading = false;
+  private lastFailure: string | null = null;
 
   constructor(
     private readonly config: DestinationsConfig,
@@ -84,10 +85,17 @@ export class DestinationDeliverer implements OnApplicationBootstrap, OnApplicati
       let failed = false;
       try {
         lease = await DestinationsLease.acquire(this.database.dataSource);
-        if (lease) await this.lead(lease);
+        if (lease) {
+          this.lastFailure = null;
+          await this.lead(lease);
+        }
       } catch (err) {
         failed = true;
-        this.logger.warn(`sending to destinations failed, trying again: ${(err as Error).message}`);
+        // Once per cause, not once a second for as long as PostgreSQL is away.
+        const message = (err as Error).message;
+        if (message !== this.lastFailure)
+          this.logger.warn(`sending to destinations failed, trying again every second: ${message}`);
+        this.lastFailure = message;
       } finally {
         this.setLeading(false);
         if (lease) {
