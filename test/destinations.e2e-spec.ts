@@ -71,7 +71,13 @@ describe('destinations: what arrives, signed (filter, stale, repeats, two secret
   });
   afterAll(async () => Promise.all([crm.close(), witness.close()]));
   const ctx = withDestinations('dest_contract', () => [
-    { name: 'crm', url: crm.url, secrets: [first.secret, second.secret], filter: ['applied.message.#'] },
+    {
+      name: 'crm',
+      url: crm.url,
+      secrets: [first.secret, second.secret],
+      filter: ['applied.message.#'],
+      headers: { 'X-Tenant': 'acme' },
+    },
     { name: 'witness', url: witness.url, secrets: [first.secret] },
   ]);
 
@@ -117,7 +123,10 @@ describe('destinations: what arrives, signed (filter, stale, repeats, two secret
         'x-entity-type': 'message',
         'x-entity-id': messageId,
       });
+      expect(request.headers['x-tenant']).toBe('acme');
+      // Nothing of the service's own: no admin key, no webhook secret.
       expect(request.headers.authorization).toBeUndefined();
+      expect(request.headers['x-comapi-signature']).toBeUndefined();
     }
     expect(mine.map(revisionOf)).toEqual([1, 3]);
   });
@@ -139,7 +148,16 @@ describe('destinations: retries keep each entity in storage order', () => {
   const firstSeen = new Map<string, number>();
   let throttled: DestinationReceiver;
   let flaky: DestinationReceiver;
+  let redirecting: DestinationReceiver;
+  let elsewhere: DestinationReceiver;
   beforeAll(async () => {
+    elsewhere = await DestinationReceiver.start();
+    let redirected = false;
+    redirecting = await DestinationReceiver.start(() => {
+      if (redirected) return { status: 204 };
+      redirected = true;
+      return { status: 307, headers: { location: elsewhere.url } };
+    });
     throttled = await DestinationReceiver.start(({ headers }) => {
       const id = String(headers['webhook-id']);
       if (firstSeen.has(id)) return { status: 200 };
@@ -151,11 +169,20 @@ describe('destinations: retries keep each entity in storage order', () => {
     const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     flaky = await DestinationReceiver.start(() => ({ status: random() < 0.4 ? 500 : 204 }));
   });
-  afterAll(async () => Promise.all([throttled.close(), flaky.close()]));
+  afterAll(async () => Promise.all([throttled, flaky, redirecting, elsewhere].map((r) => r.close())));
   const ctx = withDestinations('dest_retry', () => [
     { name: 'throttled', url: throttled.url, secrets: [secret] },
     { name: 'flaky', url: flaky.url, secrets: [secret], maxInFlight: 8 },
+    { name: 'redirecting', url: redirecting.url, secrets: [secret], filter: ['*.message.failed'] },
   ]);
+
+  it('never follows a redirect: a 3xx is a failure, retried at the same URL', async () => {
+    const event = envelope({ name: 'message.failed' });
+    await post(ctx.app.url, event);
+    await waitFor(() => redirecting.deliveredIds().includes(event.eventId as string), { what: 'the retry' });
+    expect(redirecting.requests.map((r) => r.status)).toEqual([307, 204]);
+    expect(elsewhere.requests).toHaveLength(0);
+  });
 
   it('retries a 503 with Retry-After: 2 no sooner than 2 s later', async () => {
     const event = envelope();
