@@ -290,7 +290,7 @@ async function prepare(
   } else database$ = { dataSource } as unknown as DatabaseService;
   const store = new EventStore(
     database$,
-    { enabled: variant.feed ?? true },
+    { enabled: variant.feed ?? true, outbox: variant.feed ?? true },
     new FeedOutbox(database$.dataSource),
   );
   const processor = new EventProcessor(

@@ -179,6 +179,11 @@ describe('worker role', () => {
       ['post', '/admin/dead-letters/replay'],
       ['post', '/admin/events/replay'],
       ['get', '/admin/audit'],
+      ['get', '/admin/destinations'],
+      ['post', '/admin/destinations/{name}/pause'],
+      ['post', '/admin/destinations/{name}/resume'],
+      ['post', '/admin/destinations/{name}/enable'],
+      ['post', '/admin/destinations/{name}/retry'],
     ];
     expect(
       Object.entries(document.paths)

@@ -94,6 +94,7 @@ const MIGRATIONS = [
   'EventTraceparent1765152000000',
   'WebhookDeliveries1765238400000',
   'QuarantineResolution1765324800000',
+  'HttpDestinations1765411200000',
 ];
 
 describe('migrations', () => {

@@ -1,9 +1,11 @@
 import { Module } from '@nestjs/common';
+import { DestinationsModule } from '../destinations/destinations.module';
 import { EventsModule } from '../events/events.module';
 import { AdminActions } from './actions/admin-actions';
 import { AdminAudit } from './audit/admin-audit';
 import { AuditController } from './audit/audit.controller';
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
+import { DestinationsController } from './destinations/destinations.controller';
 import { EventQueries } from './events/event.queries';
 import { EventsController } from './events/events.controller';
 import { AdminCursors } from './http/admin-cursors';
@@ -18,8 +20,14 @@ import { QuarantineService } from './quarantine/quarantine.service';
  * (app.module.ts); otherwise /admin/* is 404.
  */
 @Module({
-  imports: [EventsModule],
-  controllers: [EventsController, QuarantineController, DeadLettersController, AuditController],
+  imports: [EventsModule, DestinationsModule],
+  controllers: [
+    EventsController,
+    QuarantineController,
+    DeadLettersController,
+    AuditController,
+    DestinationsController,
+  ],
   providers: [
     EventQueries,
     QuarantineService,

@@ -50,6 +50,18 @@ export abstract class ConsumerConfig {
 export abstract class FeedConfig {
   /** Publish every newly stored event to `<prefix>.events`. */
   readonly enabled: boolean;
+  /**
+   * Record new events in feed_outbox and relay it: for the feed, or for HTTP destinations
+   * (DESTINATIONS_FILE set), which the relay's round hands them to.
+   */
+  readonly outbox: boolean;
+}
+
+export abstract class DestinationsConfig {
+  /** The HTTP destinations, reloaded while running (DESTINATIONS_FILE), or null: none. */
+  readonly file: string | null;
+  /** The first retry delay; each next one doubles, at most an hour apart. */
+  readonly retryBaseMs: number;
 }
 
 export abstract class SignatureConfig {
@@ -88,6 +100,7 @@ export interface ConfigSlices {
   database: DatabaseConfig;
   consumer: ConsumerConfig;
   feed: FeedConfig;
+  destinations: DestinationsConfig;
   signature: SignatureConfig;
   admin: AdminConfig;
   retention: RetentionConfig;
@@ -118,7 +131,8 @@ export function configSlices(env: Env, version: string): ConfigSlices {
       maxAttempts: env.CONSUMER_MAX_ATTEMPTS,
       yieldMs: env.CONSUMER_YIELD_MS,
     },
-    feed: { enabled: env.FEED_ENABLED },
+    feed: { enabled: env.FEED_ENABLED, outbox: env.FEED_ENABLED || env.DESTINATIONS_FILE !== undefined },
+    destinations: { file: env.DESTINATIONS_FILE ?? null, retryBaseMs: env.DESTINATIONS_RETRY_BASE_MS },
     signature: { secrets: env.WEBHOOK_SECRETS ?? [], spacesFile: env.WEBHOOK_SPACES_FILE ?? null },
     admin: {
       apiKeys: env.ADMIN_API_KEYS ?? [],

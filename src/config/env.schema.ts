@@ -117,6 +117,10 @@ export const envSchema = z.object({
   ADMIN_READ_KEYS: keyList(32).optional(),
   CONSOLE_SESSION_MINUTES: integer(1, 1440).default(60),
   RETENTION_DAYS: integer(2, 36500).optional(),
+  // HTTP destinations (JSON or YAML list), reloaded on change and on SIGHUP; unset: none.
+  DESTINATIONS_FILE: z.string().min(1).optional(),
+  // The first retry delay of a destination (doubling up to an hour). 5000 in production; tests shorten it.
+  DESTINATIONS_RETRY_BASE_MS: integer(10, 3_600_000).default(5000),
 });
 
 export type Env = z.infer<typeof envSchema>;

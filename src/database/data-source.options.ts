@@ -1,6 +1,8 @@
 import type { DataSourceOptions } from 'typeorm';
 import { AdminAuditEntry } from '../events/entities/admin-audit.entity';
 import { ConsoleSession } from '../events/entities/console-session.entity';
+import { DestinationEvent } from '../events/entities/destination-event.entity';
+import { DestinationStateRow } from '../events/entities/destination-state.entity';
 import { EntityRevision } from '../events/entities/entity-revision.entity';
 import { FeedOutboxEntry } from '../events/entities/feed-outbox.entity';
 import { QuarantinedDelivery } from '../events/entities/quarantined-delivery.entity';
@@ -12,6 +14,7 @@ import { AuditAndConsoleSessions1765065600000 } from '../events/migrations/17650
 import { EventTraceparent1765152000000 } from '../events/migrations/1765152000000-EventTraceparent';
 import { WebhookDeliveries1765238400000 } from '../events/migrations/1765238400000-WebhookDeliveries';
 import { QuarantineResolution1765324800000 } from '../events/migrations/1765324800000-QuarantineResolution';
+import { HttpDestinations1765411200000 } from '../events/migrations/1765411200000-HttpDestinations';
 
 export const MIGRATIONS_TABLE = 'schema_migrations';
 
@@ -30,6 +33,8 @@ export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
       AdminAuditEntry,
       ConsoleSession,
       WebhookDelivery,
+      DestinationEvent,
+      DestinationStateRow,
     ],
     migrations: [
       InitialSchema1764403200000,
@@ -38,6 +43,7 @@ export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
       EventTraceparent1765152000000,
       WebhookDeliveries1765238400000,
       QuarantineResolution1765324800000,
+      HttpDestinations1765411200000,
     ],
     migrationsTableName: MIGRATIONS_TABLE,
     migrationsTransactionMode: 'each',

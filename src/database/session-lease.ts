@@ -12,6 +12,7 @@ const LEASE_CLASS = 740_261_153;
 export const LEASES = {
   retention: { classId: LEASE_CLASS, objId: 1 },
   feedRelay: { classId: LEASE_CLASS, objId: 2 },
+  destinations: { classId: LEASE_CLASS, objId: 3 },
 } as const;
 
 export type LeaseName = keyof typeof LEASES;

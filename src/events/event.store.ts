@@ -156,12 +156,11 @@ export class EventStore {
   }
 
   private async recordForFeed(manager: EntityManager, stored: readonly EventRow[]): Promise<void> {
-    if (this.feed.enabled) {
+    if (this.feed.outbox)
       await this.outbox.record(
         manager,
         stored.map((row) => row.eventId),
       );
-    }
   }
 }
 

@@ -4,13 +4,14 @@ import { FeedConfig } from '../config/config.slices';
 import { DatabaseService } from '../database/database.service';
 import { HealthRegistry } from '../health/health.registry';
 import { OutboundPublisher } from '../messaging/outbound.publisher';
-import { feedMessageOf } from './feed.message';
+import { feedMessageOf, type StoredEvent } from './feed.message';
 import { FeedMetrics } from './feed.metrics';
 import { FeedSignal } from '../events/feed.signal';
-import { FeedOutbox } from '../events/feed-outbox';
+import { FeedOutbox, type OutboxEntry } from '../events/feed-outbox';
 import { readEvents } from './stored-events';
 import { SessionLease } from '../database/session-lease';
 import { traceFeedPublish } from '../tracing/tracing.spans';
+import { DestinationFanOut } from '../destinations/destination.fan-out';
 
 /** Events published per round, then confirmed together before their outbox entries are deleted. */
 const MAX_EVENTS_PER_ROUND = 2000;
@@ -45,6 +46,7 @@ export class FeedRelay implements OnApplicationBootstrap, OnApplicationShutdown 
     private readonly publisher: OutboundPublisher,
     private readonly signal: FeedSignal,
     private readonly metrics: FeedMetrics,
+    private readonly fanOut: DestinationFanOut,
     health: HealthRegistry,
   ) {
     if (config.enabled) {
@@ -57,7 +59,7 @@ export class FeedRelay implements OnApplicationBootstrap, OnApplicationShutdown 
   }
 
   onApplicationBootstrap(): void {
-    if (!this.config.enabled) return;
+    if (!this.config.outbox) return;
     const stopped = new Promise<void>((resolve) =>
       this.stop.signal.addEventListener('abort', () => resolve()),
     );
@@ -103,7 +105,7 @@ export class FeedRelay implements OnApplicationBootstrap, OnApplicationShutdown 
   private async relayWhileLeading(lease: SessionLease): Promise<void> {
     let pinged = Date.now();
     while (!this.stop.signal.aborted) {
-      if (!this.publisher.usable) {
+      if (this.config.enabled && !this.publisher.usable) {
         this.report(false, 'waiting for the broker');
         if (Date.now() - pinged >= LEASE_PING_MS) {
           // Keeps the lease's session busy (PostgreSQL ends an idle one) and notices a lost database.
@@ -113,17 +115,27 @@ export class FeedRelay implements OnApplicationBootstrap, OnApplicationShutdown 
         await this.pause(BROKER_POLL_MS);
         continue;
       }
-      this.report(true, 'relaying');
+      this.report(true, this.config.enabled ? 'relaying' : 'handing events to the destinations');
       const published = await this.round(lease);
       if (published === 0) await this.signal.wait(IDLE_POLL_MS);
     }
   }
 
-  /** Publishes the oldest entries and deletes them once confirmed; returns how many events went out. */
+  /**
+   * Publishes the oldest entries (with FEED_ENABLED) and deletes them once confirmed, recording what
+   * the HTTP destinations are owed in the same transaction as the delete; returns how many events
+   * went out.
+   */
   private async round(lease: SessionLease): Promise<number> {
     const entries = await this.outbox.oldest(lease.runner, MAX_EVENTS_PER_ROUND);
     if (entries.length === 0) return 0;
     const events = await readEvents(lease.runner, [...new Set(entries.flatMap((entry) => entry.eventIds))]);
+    if (this.config.enabled) await this.publish(entries, events);
+    await this.handOver(lease, entries, events);
+    return entries.reduce((sum, entry) => sum + entry.eventIds.length, 0);
+  }
+
+  private async publish(entries: readonly OutboxEntry[], events: Map<string, StoredEvent>): Promise<void> {
     const { eventsExchange } = this.publisher.topology;
     const confirms: Promise<void>[] = [];
     const outcomes: string[] = [];
@@ -145,12 +157,30 @@ export class FeedRelay implements OnApplicationBootstrap, OnApplicationShutdown 
     const results = await Promise.allSettled(confirms);
     const failed = results.find((result) => result.status === 'rejected');
     if (failed?.status === 'rejected') throw failed.reason;
-    await this.outbox.remove(
-      lease.runner,
-      entries.map((entry) => entry.position),
-    );
     for (const outcome of outcomes) this.metrics.published.inc({ outcome });
-    return outcomes.length;
+  }
+
+  /** Deletes the entries; when destinations exist, records what they are owed in the same transaction. */
+  private async handOver(
+    lease: SessionLease,
+    entries: readonly OutboxEntry[],
+    events: Map<string, StoredEvent>,
+  ): Promise<void> {
+    const positions = entries.map((entry) => entry.position);
+    if (!this.fanOut.active) {
+      await this.outbox.remove(lease.runner, positions);
+      return;
+    }
+    await lease.runner.startTransaction();
+    try {
+      await this.fanOut.record(lease.runner, entries, events);
+      await this.outbox.remove(lease.runner, positions);
+      await lease.runner.commitTransaction();
+    } catch (err) {
+      await lease.runner.rollbackTransaction().catch(() => undefined);
+      throw err;
+    }
+    this.fanOut.committed();
   }
 
   /** Every replica samples the outbox: the figures stay visible whichever replica relays. */

@@ -3,6 +3,7 @@ import { node, tracing } from '@opentelemetry/sdk-node';
 import {
   noteStored,
   traceDeliveryPublish,
+  traceDestinationRequest,
   traceFeedPublish,
   traceStoreBatch,
   type PublishProperties,
@@ -41,6 +42,18 @@ describe('span hooks with tracing off', () => {
       () => Promise.resolve(),
     );
     expect(untraced.headers).toEqual({});
+  });
+
+  it('pass a stored traceparent on to a destination request unchanged', async () => {
+    const headers: Record<string, string> = {};
+    const destination = {
+      destination: 'crm',
+      url: 'https://crm.example/in',
+      eventId: 'e1',
+      traceparent: stored,
+    };
+    expect(await traceDestinationRequest(destination, headers, () => Promise.resolve(204))).toBe(204);
+    expect(headers).toEqual({ traceparent: stored });
   });
 });
 
@@ -147,5 +160,23 @@ describe('span hooks with tracing on', () => {
     expect(span.parentSpanContext?.spanId).toBe('00f067aa0ba902b7');
     expect(span.attributes['feed.replay']).toBe(true);
     expect(String(properties.headers?.traceparent)).toContain(storedTraceId);
+  });
+
+  it('sends a destination request as a CLIENT child of its stored trace; a non-2xx answer is an error', async () => {
+    const headers: Record<string, string> = {};
+    const destination = {
+      destination: 'crm',
+      url: 'https://crm.example/in',
+      eventId: 'e1',
+      traceparent: stored,
+    };
+    await traceDestinationRequest(destination, headers, () => Promise.resolve(503));
+    const span = spans()[0];
+    expect(span.name).toBe('POST crm');
+    expect(span.kind).toBe(SpanKind.CLIENT);
+    expect(span.spanContext().traceId).toBe(storedTraceId);
+    expect(span.attributes['http.response.status_code']).toBe(503);
+    expect(span.status.code).toBe(SpanStatusCode.ERROR);
+    expect(headers.traceparent).toContain(storedTraceId);
   });
 });

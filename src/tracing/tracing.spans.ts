@@ -17,9 +17,6 @@ import { tracingState } from './tracing.state';
  * The spans the instrumentations cannot know (DESIGN §14), with @opentelemetry/api only: without
  * the SDK these hooks return at their first line, so tracing off costs one branch per call.
  * Each takes the operation as a function, so the modules that call them stay free of OpenTelemetry.
- * HTTP destinations (DESIGN §13) do not exist yet; their request span is to be made like
- * traceFeedPublish (a CLIENT span, child of the event's stored traceparent, injected into the
- * request's headers): StoredEvent.traceparent is all it needs.
  */
 
 const tracer = () => trace.getTracer('omnichannel-webhook-receiver');
@@ -111,6 +108,57 @@ export function traceFeedPublish(
 }
 
 /** A delivery of a batch, as the consumer stores it. */
+/** One request to an HTTP destination (DESIGN §13). */
+export interface DestinationTarget {
+  destination: string;
+  url: string;
+  eventId: string;
+  traceparent: string | null;
+}
+
+/**
+ * A destination request: a CLIENT span, child of the trace the event was stored with (as the feed
+ * publish is), injected into the request's headers; the answer's status is set on the span. Without
+ * tracing here, a stored traceparent still travels on, unchanged.
+ */
+export function traceDestinationRequest(
+  target: DestinationTarget,
+  headers: Record<string, string>,
+  send: () => Promise<number | null>,
+): Promise<number | null> {
+  if (!tracingState.enabled) {
+    if (target.traceparent !== null) headers[TRACEPARENT_HEADER] = target.traceparent;
+    return send();
+  }
+  const parent = target.traceparent === null ? ROOT_CONTEXT : contextOf(target.traceparent);
+  const attributes: Attributes = {
+    'http.request.method': 'POST',
+    'url.full': target.url,
+    'webhook.event_id': target.eventId,
+    'destination.name': target.destination,
+  };
+  return tracer().startActiveSpan(
+    `POST ${target.destination}`,
+    { kind: SpanKind.CLIENT, attributes },
+    parent,
+    async (span) => {
+      propagation.inject(context.active(), headers);
+      try {
+        const status = await send();
+        if (status !== null) span.setAttribute('http.response.status_code', status);
+        if (status === null || status < 200 || status >= 300)
+          fail(span, status === null ? 'no answer' : `HTTP ${status}`);
+        return status;
+      } catch (err) {
+        fail(span, err);
+        throw err;
+      } finally {
+        span.end();
+      }
+    },
+  );
+}
+
 export interface BatchMember {
   deliveryId: string;
   traceparent?: string;

@@ -2,8 +2,8 @@
  * The fault schedule: the production topology on this machine (nginx with docker/nginx.conf in front
  * of two api processes, two workers, a private RabbitMQ node, a private PostgreSQL cluster, TCP fault
  * proxies on the services' paths to both), the Dotdigital sender simulator as the load, and one fault
- * after another; after each, the simulator's ledger is checked against the database and the feed, and
- * the recovery is measured. Writes a Markdown table to a file and prints it; exits 0 only when every
+ * after another; after each, the simulator's ledger is checked against the database, the feed and an
+ * HTTP destination, and the recovery is measured. Writes a Markdown table to a file and prints it; exits 0 only when every
  * fault balanced.
  *
  *   npm run test:faults                                   # the short schedule (CI)

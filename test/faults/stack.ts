@@ -7,6 +7,7 @@ import { Client } from 'pg';
 import { topologyFor } from '../../src/messaging/topology';
 import { PrivatePostgres } from '../support/private-postgres';
 import { RabbitNode } from '../support/rabbit-node';
+import { DestinationCollector } from './destination-collector';
 import { FeedCollector } from './feed-collector';
 import { Nginx } from './nginx';
 import { ProxyHost, type RemoteFaultProxy } from './remote-proxy';
@@ -52,6 +53,8 @@ export class Stack {
   readonly workers: ServiceChild[] = [];
   nginx!: Nginx;
   feed!: FeedCollector;
+  /** The HTTP destination every worker sends the stored events to. */
+  destination!: DestinationCollector;
 
   constructor(private readonly options: StackOptions) {
     const { ports } = options;
@@ -116,6 +119,9 @@ export class Stack {
 
     // The feed's consumer queue exists before anything is published.
     this.feed = await FeedCollector.start(this.brokerUrls, this.prefix);
+    this.destination = await DestinationCollector.start();
+    const destinationsFile = join(dir, 'destinations.json');
+    this.destination.writeFile(destinationsFile);
 
     const base = {
       WEBHOOK_SECRETS: FAULTS_SECRET,
@@ -129,7 +135,7 @@ export class Stack {
           `worker${i + 1}`,
           port,
           this.options.main,
-          { ...base, APP_ROLE: 'worker', DATABASE_URL: databaseUrl },
+          { ...base, APP_ROLE: 'worker', DATABASE_URL: databaseUrl, DESTINATIONS_FILE: destinationsFile },
           join(dir, 'logs', `worker${i + 1}.log`),
         ),
       );
@@ -205,6 +211,7 @@ export class Stack {
       ['nginx', () => this.nginx?.stop() ?? Promise.resolve()],
       ...this.services.map((s) => [s.name, () => s.dispose()] as [string, () => Promise<unknown>]),
       ['feed collector', () => this.feed?.close() ?? Promise.resolve()],
+      ['destination collector', () => this.destination?.close() ?? Promise.resolve()],
       ['proxies', () => this.proxyHost?.stop() ?? Promise.resolve()],
       ...this.brokers.map((n) => [n.node, () => n.destroy()] as [string, () => Promise<unknown>]),
       ['postgres', () => this.postgres.destroy()],

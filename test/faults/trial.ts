@@ -118,7 +118,7 @@ function eventsPerDelivery(plan: readonly PlannedDelivery[]): number {
 /**
  * One fault under load: the simulator sends through nginx at a held rate, the fault runs after
  * `beforeMs`, the load goes on `afterMs` past its end; then the ledger is checked (database, feed,
- * dead letters, quarantine) and the recovery measured.
+ * HTTP destination, dead letters, quarantine) and the recovery measured.
  */
 export async function runTrial(
   stack: Stack,
@@ -131,6 +131,7 @@ export async function runTrial(
   const lag = monitorEventLoopDelay({ resolution: 20 });
   lag.enable();
   stack.feed.clear();
+  stack.destination.clear();
   const [deadBefore, quarantinedBefore] = [await stack.deadLetters(), await stack.quarantined()];
 
   // Long enough that load continues well after the fault ends, whatever the fault's length.
@@ -186,9 +187,10 @@ export async function runTrial(
 
     const timing = { settleTimeoutMs: 90000, pollIntervalMs: 500 };
     const expected = { events: ledger.acknowledgedEvents(), entities: ledger.expectedEntities() };
-    const [database, feed] = await Promise.all([
+    const [database, feed, destination] = await Promise.all([
       checkStore(reader, expected, timing),
       stack.feed.judge(expected.events, ledger.allEvents(), timing),
+      stack.destination.judge(expected.events.keys(), timing),
     ]);
     const verdict = buildVerdict({
       url: options.url,
@@ -205,6 +207,10 @@ export async function runTrial(
     if (quarantinedAdded !== 0)
       failures.push(`${quarantinedAdded} quarantine rows for well-formed deliveries`);
     if (toBalancedMs === null) failures.push('the ledger did not balance while the trial was watched');
+    if (destination.missing > 0)
+      failures.push(`${destination.missing} acknowledged events never reached the HTTP destination`);
+    if (destination.badSignatures > 0)
+      failures.push(`${destination.badSignatures} destination requests with a bad signature`);
 
     const timeline = ledger.timeline;
     const span = Math.max(1, (dispatchEnd - dispatchStart) / 1000);
@@ -233,6 +239,7 @@ export async function runTrial(
               `every delivery that failed was acknowledged on a retry ${(marks.retriesSettledMs / 1000).toFixed(1)} s after the end (Dotdigital's schedule × ${load.timeScale})`,
             ]),
         ...verdict.notes,
+        `HTTP destination: ${expected.events.size - destination.missing}/${expected.events.size} acknowledged events arrived, ${destination.badSignatures} bad signatures`,
         `the sender's event loop: delay p99 ${(lag.percentile(99) / 1e6).toFixed(0)} ms, max ${(lag.max / 1e6).toFixed(0)} ms`,
       ],
       window,
@@ -256,7 +263,7 @@ export async function runTrial(
 /**
  * Polls from the fault's end until the ledger balances: no delivery waits for a retry (every one that
  * failed has been acknowledged since), and every event acknowledged up to that moment is stored and
- * has arrived on the feed. Returns the time from `end` to when that was seen, or null when it was
+ * has arrived on the feed and at the HTTP destination. Returns the time from `end` to when that was seen, or null when it was
  * not reached within the bound (or nothing more will be sent while failures are unsettled).
  */
 async function watchBalance(
@@ -282,7 +289,7 @@ async function watchBalance(
       try {
         const unseen = owed.filter((id) => !stored.has(id));
         for (const id of (await reader.readEvents(unseen)).keys()) stored.add(id);
-        owed = owed.filter((id) => !stored.has(id) || !stack.feed.has(id));
+        owed = owed.filter((id) => !stored.has(id) || !stack.feed.has(id) || !stack.destination.has(id));
         if (owed.length === 0 && ledger.unsettledFailures.size === 0) return Date.now() - end;
       } catch {
         // the database is still away: try again

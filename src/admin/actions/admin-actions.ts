@@ -2,6 +2,11 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { FeedOutbox, type ReplayRange } from '../../events/feed-outbox';
+import {
+  DestinationAdmin,
+  type ActionResult,
+  type DestinationAction,
+} from '../../destinations/destination.admin';
 import { DeadLetterQueue } from '../../messaging/dead-letter.queue';
 import { AdminAudit } from '../audit/admin-audit';
 import type { AdminActor } from '../http/admin-keys';
@@ -21,7 +26,26 @@ export class AdminActions {
     private readonly deadLetters: DeadLetterQueue,
     private readonly audit: AdminAudit,
     private readonly outbox: FeedOutbox,
+    private readonly destinations: DestinationAdmin,
   ) {}
+
+  /** Pause, resume, enable or retry a destination: its state change and its audit row commit together. */
+  actOnDestination(
+    actor: AdminActor,
+    name: string,
+    action: DestinationAction,
+    reason: string,
+  ): Promise<ActionResult> {
+    return this.destinations.act(name, action, (manager, result) =>
+      this.audit.record(manager, {
+        actor,
+        action: `destination.${action}`,
+        target: `destinations/${name}`,
+        reason,
+        result,
+      }),
+    );
+  }
 
   /** Publishes last, inside the transaction: a failed publish rolls back the mark and the audit row. */
   replayQuarantined(actor: AdminActor, id: string, reason: string): Promise<{ deliveryId: string }> {

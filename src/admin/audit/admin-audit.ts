@@ -9,7 +9,7 @@ import { RawJson } from '../http/raw-json';
 /** What one action did, as the audit trail keeps it. */
 export interface AuditEntry {
   actor: AdminActor;
-  /** `quarantine.replay`, `dead-letters.move`, `events.replay`. */
+  /** `quarantine.replay`, `quarantine.resolve`, `dead-letters.move`, `events.replay`, `destination.<action>`. */
   action: string;
   target: string;
   reason: string;
