@@ -83,10 +83,10 @@ describe('destinations: what arrives, signed (filter, stale, repeats, two secret
 
   it('sends every matching event once, signed with both secrets, with the feed headers and the stored body', async () => {
     const sent = envelope({ name: 'message.sent', revision: 1 });
-    const messageId = (sent.payload as { messageId: string }).messageId;
-    const read = envelope({ name: 'message.read', revision: 3, payload: { messageId } });
-    const staleDelivered = envelope({ name: 'message.delivered', revision: 2, payload: { messageId } });
-    const click = envelope({ name: 'interaction.click', revision: 1, payload: { messageId: 'other' } });
+    const messageId = (sent.payload as { id: string }).id;
+    const read = envelope({ name: 'message.read', revision: 3, payload: { id: messageId } });
+    const staleDelivered = envelope({ name: 'message.delivered', revision: 2, payload: { id: messageId } });
+    const click = envelope({ name: 'interaction.click', revision: 1, payload: { id: 'other' } });
     await post(ctx.app.url, sent, read, staleDelivered, click, read /* a repeat */);
 
     const everything = idsOf([sent, read, staleDelivered, click]);
@@ -202,7 +202,7 @@ describe('destinations: retries keep each entity in storage order', () => {
           envelope({
             name: revision === 1 ? 'message.sent' : 'message.read',
             revision,
-            payload: { messageId },
+            payload: { id: messageId },
           }),
         );
       }
@@ -265,7 +265,7 @@ describe('destinations: 410, the circuit breaker, pause and resume', () => {
   it('410 disables the destination and holds its events; enabling sends them, in order', async () => {
     const messageId = `gone-${Date.now()}`;
     const events = [1, 2, 3].map((revision) =>
-      envelope({ name: 'message.read', revision, payload: { messageId } }),
+      envelope({ name: 'message.read', revision, payload: { id: messageId } }),
     );
     await post(ctx.app.url, events[0]);
     await waitFor(() => gone.requests.length === 1, { what: 'the 410' });
@@ -311,7 +311,7 @@ describe('destinations: 410, the circuit breaker, pause and resume', () => {
     expect((await act(ctx.app.url, 'held', 'enable')).status).toBe(409);
     const messageId = `held-${Date.now()}`;
     const events = [1, 2, 3, 4, 5].map((revision) =>
-      envelope({ name: 'message.read', revision, payload: { messageId } }),
+      envelope({ name: 'message.read', revision, payload: { id: messageId } }),
     );
     const before = held.requests.length;
     await post(ctx.app.url, ...events);

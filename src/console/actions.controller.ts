@@ -3,7 +3,6 @@ import type { Request, Response } from 'express';
 import { isUtf8 } from 'node:buffer';
 import { z } from 'zod';
 import { AdminActions } from '../admin/actions/admin-actions';
-import { reasonSchema } from '../admin/http/action-reason';
 import {
   PAGE_PARAMS,
   badParameter,
@@ -18,7 +17,7 @@ import { parseDelivery } from '../envelope/delivery.parser';
 import { FeedOutbox, type ReplayRange } from '../events/feed-outbox';
 import { DeadLetterQueue } from '../messaging/dead-letter.queue';
 import { Session } from './console-auth';
-import { readForm } from './console-form';
+import { formReason, readForm } from './console-form';
 import { ConsoleReads } from './console-reads';
 import type { SessionView } from './console-sessions';
 import { ConsoleViews } from './console-views';
@@ -207,12 +206,6 @@ export class ActionsController {
 export function stillMalformed(bytes: Buffer): boolean {
   const parsed = parseDelivery(bytes);
   return parsed.problem !== null || parsed.malformed.length > 0 || parsed.envelopes.length === 0;
-}
-
-function formReason(form: URLSearchParams): string {
-  const parsed = reasonSchema.safeParse(form.get('reason') ?? undefined);
-  if (!parsed.success) throw badParameter('reason', parsed.error.issues[0]?.message ?? 'is not valid');
-  return parsed.data;
 }
 
 function rangeOf(query: { since?: string; until?: string; name?: string; apiSpaceId?: string }): ReplayRange {

@@ -1,6 +1,7 @@
 import { PayloadTooLargeException } from '@nestjs/common';
 import type { Request } from 'express';
 import getRawBody from 'raw-body';
+import { reasonSchema } from '../admin/http/action-reason';
 import { badParameter } from '../admin/http/query-params';
 
 const LIMIT = 16 * 1024;
@@ -24,4 +25,11 @@ export async function readForm(req: Request & { consoleForm?: URLSearchParams })
       throw new PayloadTooLargeException(`form is larger than ${LIMIT} bytes`);
     throw badParameter('form', `could not be read: ${(err as Error).message}`);
   }
+}
+
+/** The `reason` field of an action's form (400 naming `reason` without one). */
+export function formReason(form: URLSearchParams): string {
+  const parsed = reasonSchema.safeParse(form.get('reason') ?? undefined);
+  if (!parsed.success) throw badParameter('reason', parsed.error.issues[0]?.message ?? 'is not valid');
+  return parsed.data;
 }

@@ -1,5 +1,6 @@
 import { MiddlewareConsumer, Module, RequestMethod, type NestModule } from '@nestjs/common';
 import { AdminModule } from '../admin/admin.module';
+import { DestinationsModule } from '../destinations/destinations.module';
 import { EventsModule } from '../events/events.module';
 import { ActionsController } from './actions.controller';
 import { ConsoleSessionGuard } from './console-auth';
@@ -10,6 +11,7 @@ import { EntityTrail } from './entity-trail';
 import { consoleHeaders, loginLimiter } from './console-security';
 import { ConsoleSessions } from './console-sessions';
 import { ConsoleViews } from './console-views';
+import { DestinationsPageController } from './destinations.controller';
 import { LoginController } from './login.controller';
 import { OverviewService } from './overview.service';
 import { PagesController } from './pages.controller';
@@ -20,8 +22,8 @@ import { PagesController } from './pages.controller';
  */
 @Module({
   // FeedOutbox (the overview's outbox size, the replay plan) comes from EventsModule itself.
-  imports: [AdminModule, EventsModule],
-  controllers: [LoginController, PagesController, ActionsController],
+  imports: [AdminModule, EventsModule, DestinationsModule],
+  controllers: [LoginController, PagesController, ActionsController, DestinationsPageController],
   providers: [
     ConsoleSessions,
     ConsoleViews,

@@ -156,11 +156,12 @@ export class EventStore {
   }
 
   private async recordForFeed(manager: EntityManager, stored: readonly EventRow[]): Promise<void> {
-    if (this.feed.outbox)
+    if (this.feed.outbox) {
       await this.outbox.record(
         manager,
         stored.map((row) => row.eventId),
       );
+    }
   }
 }
 

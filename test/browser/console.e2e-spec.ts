@@ -5,6 +5,8 @@ import { BrokerProbe } from '../support/broker';
 import { ConsoleClient } from '../support/console-client';
 import { Db } from '../support/db';
 import { uniquePrefix } from '../support/env';
+import { DestinationReceiver } from '../support/destination-receiver';
+import { destinationsFile, newSecret } from '../support/destinations-setup';
 import { waitFor } from '../support/poll';
 import { ScratchDatabase } from '../support/scratch-database';
 import { ServiceProcess } from '../support/service-process';
@@ -33,11 +35,19 @@ describe('in a browser: the operations console', () => {
   let quarantineId: string;
   let scriptEventId: string;
   let repeatDeliveryId: string;
+  let receiver: DestinationReceiver;
+  let destinations: ReturnType<typeof destinationsFile>;
 
   beforeAll(async () => {
     scratch = await ScratchDatabase.create('console_browser');
     db = await Db.connect(scratch.url);
+    // One HTTP destination, answering 503 to the story's events so some wait, pending, on its page.
+    receiver = await DestinationReceiver.start(() => ({ status: 503 }));
+    destinations = destinationsFile([
+      { name: 'crm', url: receiver.url, secrets: [newSecret().secret], filter: ['applied.message.#'] },
+    ]);
     service = new ServiceProcess(3861, {
+      DESTINATIONS_FILE: destinations.path,
       APP_ROLE: 'all',
       DATABASE_URL: scratch.url,
       AMQP_PREFIX: prefix,
@@ -103,6 +113,8 @@ describe('in a browser: the operations console', () => {
   afterAll(async () => {
     await browser?.close();
     await service?.dispose();
+    await receiver?.close();
+    destinations?.remove();
     const probe = await BrokerProbe.connect();
     await probe.deleteTopology(prefix);
     await probe.close();
@@ -341,6 +353,31 @@ describe('in a browser: the operations console', () => {
     ).toEqual([
       { target: `quarantine/${againId}`, reason: 'no eventId upstream; the order was fixed by hand' },
     ]);
+  });
+
+  it('shows the HTTP destinations at a glance, and pauses one with a reason, audited', async () => {
+    const page = await open('/console/destinations');
+    const row = page.locator('tbody tr', { hasText: 'crm' });
+    expect(await row.textContent()).toContain('active');
+    expect(await row.textContent()).toContain('applied.message.#');
+    expect(await axeFindings(page)).toEqual([]);
+    await shoot(page, 'destinations');
+    await page.locator('#reason-crm-pause').fill('CRM maintenance window tonight');
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.waitForURL(`${service.url}/console/destinations/crm/pause`);
+    expect(await page.locator('.ok').textContent()).toContain('crm is paused');
+    expect(await db.rows(`SELECT state FROM destination_state WHERE name = 'crm'`)).toEqual([
+      { state: 'paused' },
+    ]);
+    expect(
+      await db.rows(`SELECT action, target, reason FROM admin_audit WHERE action = 'destination.pause'`),
+    ).toEqual([
+      { action: 'destination.pause', target: 'destinations/crm', reason: 'CRM maintenance window tonight' },
+    ]);
+    await page.goto(`${service.url}/console/destinations`);
+    expect(await page.locator('tbody tr', { hasText: 'crm' }).textContent()).toContain('paused');
+    expect(await page.getByRole('button', { name: 'Resume' }).count()).toBe(1);
+    await page.close();
   });
 
   it('refuses a post without the CSRF token (403), and changes nothing', async () => {
