@@ -26,6 +26,7 @@ import { runBench, ServerProcess } from './lib/proc';
 import { renderResults, type BenchResults } from './lib/render';
 import { SCENARIO_TITLES, type Machine, type Settings } from './lib/report';
 import { summarize, type RunRecord, type Summary } from './lib/stats';
+import { startDestinationSink } from './lib/destination-sink';
 import { startOtlpSink } from './lib/otlp-sink';
 import { summariseProfile } from './profile-summary';
 
@@ -156,6 +157,8 @@ async function start(target: Deployment, consumer: Consumer = DEFAULT_CONSUMER):
 let infra: Infra;
 let feedBroker: ChannelModel | undefined;
 const runs: RunRecord[] = [];
+/** The HTTP endpoint of a deployment with a destination: (d) waits until it has every event. */
+const sinks = new Map<Deployment, Awaited<ReturnType<typeof startDestinationSink>>>();
 const errors: string[] = [];
 /** The queue bound with `#` to each feed exchange, for "POST to message". */
 const feedQueues = new Map<string, string>();
@@ -319,6 +322,8 @@ async function e2eRun(target: Deployment, scenario: string, round: number): Prom
   const db = await infra.db(target.spec.database);
   await db.query('TRUNCATE webhook_events, entity_revisions');
   const feedQueue = await feedQueueOf(target);
+  const sink = sinks.get(target);
+  sink?.reset();
   const tag = newTag('e');
   const bodies = signedBodies(tag, 100, E2E_EVENTS / 100);
   const ids = Array.from({ length: E2E_EVENTS }, (_, k) => `${tag}-e${k}`);
@@ -333,6 +338,7 @@ async function e2eRun(target: Deployment, scenario: string, round: number): Prom
   let timedOut = false;
   let totalS = 0;
   let feedS: number | undefined;
+  let destinationS: number | undefined;
   for (const deadline = Date.now() + timeoutMs; ; await sleep(50)) {
     if (totalS === 0) {
       rows = Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM webhook_events')).rows[0].n);
@@ -342,7 +348,9 @@ async function e2eRun(target: Deployment, scenario: string, round: number): Prom
       const state = await infra.queueState(feedQueue);
       if ((state?.messages ?? 0) >= E2E_EVENTS) feedS = seconds();
     }
-    if (totalS > 0 && (!feedQueue || feedS !== undefined)) break;
+    if (totalS > 0 && sink && destinationS === undefined && sink.received() >= E2E_EVENTS)
+      destinationS = seconds();
+    if (totalS > 0 && (!feedQueue || feedS !== undefined) && (!sink || destinationS !== undefined)) break;
     if (Date.now() > deadline || !target.running) {
       timedOut = true;
       totalS ||= seconds();
@@ -405,6 +413,7 @@ async function e2eRun(target: Deployment, scenario: string, round: number): Prom
     load1: load,
     outboxPeak,
     feedS,
+    destinationS,
     e2e,
   };
   log(
@@ -412,6 +421,9 @@ async function e2eRun(target: Deployment, scenario: string, round: number): Prom
       `(${record.eventsPerSec.toFixed(0)} ev/s; POSTs took ${posted.durationS.toFixed(2)} s)` +
       (feedS !== undefined
         ? `, on the # queue in ${feedS.toFixed(2)} s (${(E2E_EVENTS / feedS).toFixed(0)} ev/s)`
+        : '') +
+      (destinationS !== undefined
+        ? `, at the destination in ${destinationS.toFixed(2)} s (${(E2E_EVENTS / destinationS).toFixed(0)} ev/s)`
         : '') +
       `, exactly once: ${e2e.exactlyOnce}, rss ${record.peakRssMiB.toFixed(0)} MiB, cpu ${cpuSeconds.toFixed(1)} s, ` +
       `load ${load.toFixed(2)}` +
@@ -583,6 +595,14 @@ async function main(): Promise<void> {
         OTEL_SERVICE_NAME: 'bench',
       })
     : undefined;
+  /** (d) with one HTTP destination filtering `#`, a local endpoint answering at once. */
+  const destinationSink = want('d') ? await startDestinationSink() : undefined;
+  const withDestination = destinationSink
+    ? await serviceDeployment('service, destination', 'dest', ['all'], {
+        DESTINATIONS_FILE: destinationSink.file,
+      })
+    : undefined;
+  if (withDestination && destinationSink) sinks.set(withDestination, destinationSink);
   const split1 = want('s') ? await serviceDeployment('api + 1 worker', 'w1', ['api', 'worker']) : undefined;
   const split2 = want('s')
     ? await serviceDeployment('api + 2 workers', 'w2', ['api', 'worker', 'worker'])
@@ -737,6 +757,7 @@ async function main(): Promise<void> {
     for (const remove of nginxDirs) remove();
     if (otlpSink) log(`tracing: ${otlpSink.exports()} OTLP exports received from the traced deployment`);
     await otlpSink?.close();
+    await destinationSink?.close();
     await feedBroker?.close().catch(() => undefined);
     const problems = await infra.cleanUp();
     for (const problem of problems) errors.push(`clean-up: ${problem}`);

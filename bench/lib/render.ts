@@ -66,7 +66,7 @@ export function renderResults(results: BenchResults): string {
       'd',
       SCENARIO_TITLES.d,
       'eventsPerSec',
-      [...three, 'service, feed off', 'bare, feed on', 'service, traced'],
+      [...three, 'service, feed off', 'bare, feed on', 'service, traced', 'service, destination'],
       `consumer prefetch ${settings.consumer.prefetch}, batch ${settings.consumer.batch}`,
     ),
     ...settings.consumerSweep.map((c) =>
@@ -94,6 +94,7 @@ export function renderResults(results: BenchResults): string {
   const bareOff = get('d', 'bare');
   const bareFeedOn = get('d', 'bare, feed on');
   const traced = get('d', 'service, traced');
+  const destined = get('d', 'service, destination');
   const isService = (target: string) => !target.startsWith('bare') && target !== 'reference';
   const peaks = [
     ...new Set(runs.filter((r) => isService(r.target)).map((r) => `${r.scenario}\u0000${r.target}`)),
@@ -180,6 +181,19 @@ export function renderResults(results: BenchResults): string {
           : '—',
       limit: '≥ 0.9×',
       pass: d && traced ? traced.eventsPerSec / d.eventsPerSec >= 0.9 : null,
+    },
+    {
+      name: 'one HTTP destination filtering `#` (a local endpoint answering at once) ÷ none, end-to-end POST to row; POST to the endpoint',
+      value:
+        d && destined
+          ? `${f2(destined.eventsPerSec / d.eventsPerSec)}× (${fmt(destined.eventsPerSec)} vs ${fmt(d.eventsPerSec)} events/s); ` +
+            `every event at the endpoint at ${fmt(destined.destinationEventsPerSec)} events/s${at(destined)}`
+          : '—',
+      limit: '≥ 0.8×; the endpoint gets every event',
+      pass:
+        d && destined
+          ? destined.eventsPerSec / d.eventsPerSec >= 0.8 && destined.destinationEventsPerSec !== undefined
+          : null,
     },
     {
       name: 'the relay keeps up: highest outbox backlog in (b) (10 s of full-rate ingest) and (d)',

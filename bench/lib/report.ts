@@ -96,6 +96,8 @@ export function resultTable(rows: Row[], { compareTo = ['bare', 'reference'] } =
       }
       if (summary.feedEventsPerSec !== undefined)
         notes.push(`POST to message on a \`#\` queue: ${fmt(summary.feedEventsPerSec)} events/s`);
+      if (summary.destinationEventsPerSec !== undefined)
+        notes.push(`POST to the HTTP destination: ${fmt(summary.destinationEventsPerSec)} events/s`);
       if (summary.backlog !== undefined)
         notes.push(`${fmt(summary.backlog)} deliveries left in the queue at the end`);
       if (summary.outboxPeak !== undefined) notes.push(`outbox peak ${fmt(summary.outboxPeak)} events`);

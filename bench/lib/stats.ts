@@ -31,6 +31,8 @@ export interface RunRecord {
   backlog?: number;
   /** End-to-end: seconds from the first POST until every event was on the queue bound with `#`. */
   feedS?: number;
+  /** (d) with an HTTP destination: seconds from the first POST until the endpoint had every event. */
+  destinationS?: number;
   prefetch?: number;
   consumerBatch?: number;
   /** End-to-end runs: events sent, rows found, distinct ids, sent ids found, entity_revisions check. */
@@ -76,6 +78,7 @@ export interface Summary {
   backlog?: number;
   /** End-to-end: events/s from the first POST until every event was on the `#` queue (median). */
   feedEventsPerSec?: number;
+  destinationEventsPerSec?: number;
 }
 
 export function median(values: readonly number[]): number {
@@ -125,6 +128,9 @@ export function summarize(runs: readonly RunRecord[]): Summary {
   if (backlog.length) summary.backlog = median(backlog);
   const feed = runs.filter((r) => r.feedS !== undefined && r.e2e);
   if (feed.length) summary.feedEventsPerSec = median(feed.map((r) => r.e2e!.sent / r.feedS!));
+  const delivered = runs.filter((r) => r.destinationS !== undefined && r.e2e);
+  if (delivered.length)
+    summary.destinationEventsPerSec = median(delivered.map((r) => r.e2e!.sent / r.destinationS!));
   const e2e = runs.map((r) => r.e2e).filter((e) => e !== undefined);
   if (e2e.length) {
     summary.exactlyOnce = e2e.every((e) => e.exactlyOnce);
