@@ -640,6 +640,7 @@ async function main(): Promise<void> {
     feedOff,
     bareFeed,
     traced,
+    withDestination,
     split1,
     split2,
     nginx1,
@@ -693,8 +694,10 @@ async function main(): Promise<void> {
     if (want('c') || want('e') || want('o'))
       await scenario('c', main3, (t, r) => loadRun(t, 'c', r, pools[500]));
     if (want('d') || want('f')) {
-      await scenario('d', [service, bare, reference, feedOff!, bareFeed!, traced!], (t, r) =>
-        e2eRun(t, 'd', r),
+      await scenario(
+        'd',
+        [service, bare, reference, feedOff!, bareFeed!, traced!, withDestination!],
+        (t, r) => e2eRun(t, 'd', r),
       );
     }
     if (want('f')) {
