@@ -165,6 +165,12 @@ function variants(secondaryIndexes: { name: string; def: string }[]): Variant[] 
     },
     { key: '-outbox', label: 'without the feed outbox row', switched: 'FEED_ENABLED=false', feed: false },
     {
+      key: '-delivery-record',
+      label: 'without the delivery record',
+      switched: 'INSERT INTO webhook_deliveries not sent',
+      filter: (sql) => (sql.includes('INSERT INTO webhook_deliveries') ? SKIP : null),
+    },
+    {
       key: 'tx-100',
       label: '100 events per transaction',
       switched: '1 delivery per transaction instead of 10',

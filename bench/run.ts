@@ -88,6 +88,11 @@ const CONSUMER_SWEEP = QUICK
       { prefetch: 20, batch: 5 },
       { prefetch: 2000, batch: 1000 },
     ];
+/**
+ * (d) also runs the service with tracing on and with one HTTP destination; `BENCH_D_EXTRAS=0` leaves
+ * them out (e.g. to compare another build, `BENCH_SERVICE_MAIN`, that has neither).
+ */
+const D_EXTRAS = env.BENCH_D_EXTRAS !== '0';
 /** (o): connections of the overload runs. */
 const OVERLOAD_SINGLE_CONNECTIONS = 256;
 const OVERLOAD_BATCH_CONNECTIONS = 64;
@@ -588,7 +593,7 @@ async function main(): Promise<void> {
       : undefined;
   const bareFeed = want('d') ? await floorDeployment('bare', true) : undefined;
   /** (d) with OpenTelemetry on, every span exported (parent-based, always on) to a sink on loopback. */
-  const otlpSink = want('d') ? await startOtlpSink() : undefined;
+  const otlpSink = want('d') && D_EXTRAS ? await startOtlpSink() : undefined;
   const traced = otlpSink
     ? await serviceDeployment('service, traced', 'traced', ['all'], {
         OTEL_EXPORTER_OTLP_ENDPOINT: otlpSink.url,
@@ -596,7 +601,7 @@ async function main(): Promise<void> {
       })
     : undefined;
   /** (d) with one HTTP destination filtering `#`, a local endpoint answering at once. */
-  const destinationSink = want('d') ? await startDestinationSink() : undefined;
+  const destinationSink = want('d') && D_EXTRAS ? await startDestinationSink() : undefined;
   const withDestination = destinationSink
     ? await serviceDeployment('service, destination', 'dest', ['all'], {
         DESTINATIONS_FILE: destinationSink.file,
@@ -696,7 +701,9 @@ async function main(): Promise<void> {
     if (want('d') || want('f')) {
       await scenario(
         'd',
-        [service, bare, reference, feedOff!, bareFeed!, traced!, withDestination!],
+        [service, bare, reference, feedOff!, bareFeed!, traced, withDestination].filter(
+          (d): d is Deployment => d !== undefined,
+        ),
         (t, r) => e2eRun(t, 'd', r),
       );
     }
