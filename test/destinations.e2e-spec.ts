@@ -150,8 +150,16 @@ describe('destinations: retries keep each entity in storage order', () => {
   let flaky: DestinationReceiver;
   let redirecting: DestinationReceiver;
   let elsewhere: DestinationReceiver;
+  let slow: DestinationReceiver;
   beforeAll(async () => {
     elsewhere = await DestinationReceiver.start();
+    let answered = false;
+    // Its first answer comes long after the destination's timeoutMs; the next at once.
+    slow = await DestinationReceiver.start(() => {
+      if (answered) return { status: 204 };
+      answered = true;
+      return { status: 204, delayMs: 3000 };
+    });
     let redirected = false;
     redirecting = await DestinationReceiver.start(() => {
       if (redirected) return { status: 204 };
@@ -169,12 +177,27 @@ describe('destinations: retries keep each entity in storage order', () => {
     const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     flaky = await DestinationReceiver.start(() => ({ status: random() < 0.4 ? 500 : 204 }));
   });
-  afterAll(async () => Promise.all([throttled, flaky, redirecting, elsewhere].map((r) => r.close())));
+  afterAll(async () => Promise.all([throttled, flaky, redirecting, elsewhere, slow].map((r) => r.close())));
   const ctx = withDestinations('dest_retry', () => [
     { name: 'throttled', url: throttled.url, secrets: [secret] },
     { name: 'flaky', url: flaky.url, secrets: [secret], maxInFlight: 8 },
     { name: 'redirecting', url: redirecting.url, secrets: [secret], filter: ['*.message.failed'] },
+    { name: 'slow', url: slow.url, secrets: [secret], filter: ['*.message.expired'], timeoutMs: 300 },
   ]);
+
+  it('gives up a request at timeoutMs and sends the event again', async () => {
+    const event = envelope({ name: 'message.expired' });
+    await post(ctx.app.url, event);
+    await waitFor(() => slow.requests.length >= 2, { timeoutMs: 20000, what: 'the retry' });
+    const [first, second] = slow.requests
+      .filter((r) => r.headers['webhook-id'] === event.eventId)
+      .sort((a, b) => a.startedAt - b.startedAt);
+    // The retry went out while the first answer was still 3 s away: the first request was abandoned.
+    expect(second.startedAt).toBeLessThan(first.startedAt + 3000);
+    const metrics = await (await fetch(`${ctx.app.url}/metrics`)).text();
+    expect(metrics).toMatch(/webhook_destination_attempts_total\{destination="slow",result="timeout"\} 1\b/);
+    await drained(ctx.db, 'slow');
+  });
 
   it('never follows a redirect: a 3xx is a failure, retried at the same URL', async () => {
     const event = envelope({ name: 'message.failed' });

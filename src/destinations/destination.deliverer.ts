@@ -7,7 +7,8 @@ import { DestinationSignal } from './destination.fan-out';
 import { DestinationMetrics } from './destination.metrics';
 import type { AttemptResult } from './destination.request';
 import { DestinationSender } from './destination.sender';
-import { deleteOwed, readDue, retryOwed, type DueRow, type RowKey } from './destination.statements';
+import { DestinationLane } from './destination.lane';
+import { deleteOwed, readDue, retryOwed, type DueRow } from './destination.statements';
 import {
   FRESH_STATE,
   noteFailure,
@@ -21,6 +22,11 @@ import { DestinationsLease } from './destinations.lease';
 
 /** How often the holder looks for due rows when nothing woke it (a commit elsewhere, a retry coming due). */
 const POLL_MS = 250;
+/**
+ * The shortest time between two rounds. Under load, requests end hundreds of times a second and
+ * each wakes the loop: a round then deletes and reads for all of them at once.
+ */
+const ROUND_MS = 10;
 /** How often a standby asks for the lease: the takeover delay after the holder dies. */
 const STANDBY_POLL_MS = 1000;
 /** Failures in a row after which a destination is only probed, one request at a time. */
@@ -32,24 +38,25 @@ const HELD_AGE_HOURS = 1_000_000;
 
 /**
  * Sends what destination_events owes, from the replica holding DestinationsLease (the others stand
- * by and take over within about STANDBY_POLL_MS). Per destination: at most maxInFlight requests at
+ * by and take over within about STANDBY_POLL_MS). Each round (at most one per ROUND_MS) deletes the
+ * rows delivered since the last, reads every destination's state (a pause or a disable is seen
+ * within a round) and tops up each destination's read-ahead (DestinationLane); between rounds a
+ * request that ends starts the next row at once. Per destination: at most maxInFlight requests at
  * once; with ordering `entity`, one event per entity at a time, in storage order (readDue); a
- * delivered row is deleted; a failure is retried with back-off (Retry-After on 429/503) until
- * maxAgeHours, then kept as failed; 410 disables the destination; after CIRCUIT_AFTER failures in
- * a row the circuit opens and one probe at a time goes out at the back-off interval.
+ * failure is retried with back-off (Retry-After on 429/503) until maxAgeHours, then kept as failed;
+ * 410 disables the destination; after CIRCUIT_AFTER failures in a row the circuit opens and one
+ * probe at a time goes out at the back-off interval.
  */
 @Injectable()
 export class DestinationDeliverer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('DestinationDeliverer');
   private readonly stop = new AbortController();
   private running: Promise<void> | null = null;
-  /** Rows being sent now, per destination, by `position:item`. */
-  private readonly inFlight = new Map<string, Map<string, RowKey>>();
+  /** The lease held now (null while standing by): requests start only under it. */
+  private lease: DestinationsLease | null = null;
+  private readonly lanes = new Map<string, DestinationLane>();
   private readonly requests = new Set<Promise<void>>();
-  /** Delivered rows not deleted yet: one DELETE per destination and round, not one per request. */
-  private delivered: { name: string; id: string; key: RowKey }[] = [];
   private states = new Map<string, DestinationState>();
-  private leading = false;
   private lastFailure: string | null = null;
 
   constructor(
@@ -97,64 +104,91 @@ export class DestinationDeliverer implements OnApplicationBootstrap, OnApplicati
           this.logger.warn(`sending to destinations failed, trying again every second: ${message}`);
         this.lastFailure = message;
       } finally {
-        this.setLeading(false);
+        this.setLease(null);
         if (lease) {
           // Results of requests under way are written through the lease's connection: let them land.
           await Promise.allSettled([...this.requests]);
           await this.flushDelivered(lease).catch(() => undefined);
           await lease.release();
         }
+        this.lanes.clear();
       }
       if (!lease || failed) await this.pause(failed ? 1000 : STANDBY_POLL_MS);
     }
   }
 
   private async lead(lease: DestinationsLease): Promise<void> {
-    this.setLeading(true);
+    this.setLease(lease);
+    let roundAt = 0;
     while (!this.stop.signal.aborted) {
+      const early = roundAt + ROUND_MS - Date.now();
+      if (early > 0) await this.pause(early);
+      roundAt = Date.now();
       await this.flushDelivered(lease);
-      // Every round: a pause or a disable is seen before the next request goes out.
       this.states = await readStates(lease);
-      for (const destination of this.destinations.all) await this.fill(lease, destination);
+      const inForce = new Set<string>();
+      for (const destination of this.destinations.all) {
+        inForce.add(destination.name);
+        await this.fill(lease, destination);
+      }
+      // A destination removed from the file: what it was sending ends; nothing more starts.
+      for (const [name, lane] of this.lanes) if (!inForce.has(name)) lane.dropBuffer();
       await this.signal.wait(POLL_MS);
     }
   }
 
-  private setLeading(leading: boolean): void {
-    if (leading !== this.leading) this.logger.log(leading ? 'sending to destinations' : 'standing by');
-    this.leading = leading;
+  private setLease(lease: DestinationsLease | null): void {
+    const leading = lease !== null;
+    if (leading !== (this.lease !== null))
+      this.logger.log(leading ? 'sending to destinations' : 'standing by');
+    this.lease = lease;
     this.metrics.active.set(leading ? 1 : 0);
   }
 
-  /** Starts as many due rows of `destination` as it may have in flight now. */
+  /** Tops up the destination's read-ahead and starts what its slots allow. */
   private async fill(lease: DestinationsLease, destination: Destination): Promise<void> {
+    const lane = this.lanes.get(destination.name) ?? new DestinationLane(destination);
+    lane.destination = destination; // a reload may have changed it
+    this.lanes.set(destination.name, lane);
+    const capacity = this.capacityOf(destination);
+    if (capacity === 0) {
+      lane.dropBuffer();
+      return;
+    }
+    const wanted = lane.wanted(capacity);
+    if (wanted > 0) {
+      lane.add(
+        await readDue(lease, destination.name, destination.ordering === 'entity', wanted, lane.heldKeys()),
+      );
+    }
+    this.pump(lease, lane);
+  }
+
+  /** Requests the destination may have in flight now: none unless active, one probe while its circuit is open. */
+  private capacityOf(destination: Destination): number {
     const state = this.states.get(destination.name) ?? FRESH_STATE;
-    if (state.state !== 'active') return;
-    const circuitOpen = state.consecutiveFailures >= CIRCUIT_AFTER;
-    if (circuitOpen && state.circuitWaiting) return;
-    const flying = this.flying(destination.name);
-    const free = (circuitOpen ? 1 : destination.maxInFlight) - flying.size;
-    if (free <= 0) return;
-    const due = await readDue(lease, destination.name, destination.ordering === 'entity', free, [
-      ...flying.values(),
-    ]);
-    for (const row of due) {
-      const id = `${row.position}:${row.item}`;
-      flying.set(id, { position: row.position, item: row.item });
-      const key = { position: row.position, item: row.item };
+    if (state.state !== 'active') return 0;
+    if (state.consecutiveFailures >= CIRCUIT_AFTER) return state.circuitWaiting ? 0 : 1;
+    return destination.maxInFlight;
+  }
+
+  /** Starts buffered rows into free slots; each request that ends starts the next one itself. */
+  private pump(lease: DestinationsLease, lane: DestinationLane): void {
+    for (;;) {
+      if (this.lease !== lease || this.stop.signal.aborted) return;
+      const row = lane.next(this.capacityOf(lane.destination));
+      if (!row) return;
+      const { destination } = lane;
       const request = this.attempt(lease, destination, row)
-        .then((done) => {
-          // A delivered row stays in flight until its DELETE, so it is not read as due meanwhile.
-          if (done) this.delivered.push({ name: destination.name, id, key });
-          else flying.delete(id);
-        })
+        .then((done) => lane.ended(row, done))
         .catch((err: Error) => {
-          flying.delete(id);
+          lane.ended(row, false);
           // The row stays pending: sent again later (at least once), by this replica or the next holder.
           this.logger.warn(`destination ${destination.name}: result not recorded: ${err.message}`);
         })
         .finally(() => {
           this.requests.delete(request);
+          this.pump(lease, lane);
           this.signal.notify();
         });
       this.requests.add(request);
@@ -206,22 +240,17 @@ export class DestinationDeliverer implements OnApplicationBootstrap, OnApplicati
     return false;
   }
 
-  /** Deletes the delivered rows, one statement per destination; they leave the in-flight sets after it. */
+  /** Deletes the delivered rows, one statement per destination; they stop being held after it. */
   private async flushDelivered(lease: DestinationsLease): Promise<void> {
-    const batch = this.delivered;
-    if (batch.length === 0) return;
-    this.delivered = [];
-    try {
-      for (const name of new Set(batch.map((entry) => entry.name))) {
-        await deleteOwed(
-          lease,
-          name,
-          batch.filter((entry) => entry.name === name).map((entry) => entry.key),
-        );
+    for (const lane of this.lanes.values()) {
+      const keys = lane.takeDelivered();
+      if (keys.length === 0) continue;
+      try {
+        await deleteOwed(lease, lane.destination.name, keys);
+      } finally {
+        // Deleted, or not (the lease is lost): either way no longer this process's to hold.
+        lane.release(keys);
       }
-    } finally {
-      // Deleted, or not (the lease is lost): either way no longer this process's to hold.
-      for (const entry of batch) this.inFlight.get(entry.name)?.delete(entry.id);
     }
   }
 
@@ -234,12 +263,6 @@ export class DestinationDeliverer implements OnApplicationBootstrap, OnApplicati
   private backoff(attempt: number): number {
     const baseMs = this.config.retryBaseMs;
     return Math.max(baseMs, backoffDelay(attempt, { baseMs, maxMs: MAX_DELAY_MS, jitter: JITTER }));
-  }
-
-  private flying(name: string): Map<string, RowKey> {
-    let flying = this.inFlight.get(name);
-    if (!flying) this.inFlight.set(name, (flying = new Map<string, RowKey>()));
-    return flying;
   }
 
   private pause(ms: number): Promise<void> {

@@ -76,14 +76,17 @@ describe('resultOf', () => {
   });
 
   it('names a timeout and a connection error', () => {
-    const timeout = Object.assign(new Error('aborted'), { name: 'TimeoutError' });
-    expect(failureOf(timeout, 500)).toEqual({
+    const aborted = Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
+    expect(failureOf(aborted, 500, true)).toEqual({
       kind: 'failed',
       status: null,
       error: 'no answer within 500 ms',
       timeout: true,
     });
-    const refused = Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
-    expect(failureOf(refused, 500)).toMatchObject({ error: 'request failed: ECONNREFUSED', timeout: false });
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
+    expect(failureOf(refused, 500, false)).toMatchObject({
+      error: 'request failed: ECONNREFUSED',
+      timeout: false,
+    });
   });
 });

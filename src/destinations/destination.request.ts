@@ -79,10 +79,10 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
 }
 
 /** A request that got no answer: timed out, refused, reset, a name that did not resolve. */
-export function failureOf(err: unknown, timeoutMs: number): AttemptResult {
-  const error = err as Error & { cause?: { code?: string; message?: string } };
-  if (error.name === 'TimeoutError' || error.name === 'AbortError')
+export function failureOf(err: unknown, timeoutMs: number, timedOut: boolean): AttemptResult {
+  const error = err as Error & { code?: string; cause?: { code?: string; message?: string } };
+  if (timedOut || error.name === 'TimeoutError')
     return { kind: 'failed', status: null, error: `no answer within ${timeoutMs} ms`, timeout: true };
-  const cause = error.cause?.code ?? error.cause?.message ?? error.message;
+  const cause = error.code ?? error.cause?.code ?? error.cause?.message ?? error.message;
   return { kind: 'failed', status: null, error: `request failed: ${cause}`, timeout: false };
 }
