@@ -351,7 +351,7 @@ async function e2eRun(target: Deployment, scenario: string, round: number): Prom
     }
     if (totalS > 0 && feedQueue) {
       const state = await infra.queueState(feedQueue);
-      if ((state?.messages ?? 0) >= E2E_EVENTS) feedS = seconds();
+      if (feedS === undefined && (state?.messages ?? 0) >= E2E_EVENTS) feedS = seconds();
     }
     if (totalS > 0 && sink && destinationS === undefined && sink.received() >= E2E_EVENTS)
       destinationS = seconds();
