@@ -9,9 +9,11 @@
  * - drain: the destination paused, BENCH_DEST_EVENTS events stored and owed, then resumed: how fast
  *   the deliverer alone empties a backlog, and its CPU per event.
  *
- * Writes bench/results/destination-latest.md. Removes its database, queues and processes.
+ * Writes bench/results/destination-latest.md (BENCH_PROFILE=1: also the service's CPU profile,
+ * bench/results/profiles/destination.cpuprofile, summarised at the end). Removes its database,
+ * queues and processes.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,6 +23,7 @@ import { startDestinationSink } from './lib/destination-sink';
 import { Infra } from './lib/infra';
 import { postAll, runLoad } from './lib/load';
 import { runBench, ServerProcess } from './lib/proc';
+import { summariseProfile } from './profile-summary';
 
 const { env } = process;
 const num = (name: string, fallback: number) => Number(env[name] || fallback);
@@ -34,6 +37,8 @@ const ADMIN_URL = env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/
 const AMQP_URL = env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const ADMIN_KEY = 'bench-destination-admin-key-0123456789';
 const RESULTS = join(__dirname, 'results', 'destination-latest.md');
+const PROFILES = join(__dirname, 'results', 'profiles');
+const PROFILE = env.BENCH_PROFILE === '1';
 
 const log = (message: string) =>
   process.stderr.write(`[bench:destination ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -146,7 +151,15 @@ async function main(): Promise<void> {
   });
   const db = await infra.db(name);
   try {
-    await proc.start();
+    if (PROFILE) mkdirSync(PROFILES, { recursive: true });
+    const profileArgs = [
+      '--cpu-prof',
+      '--cpu-prof-dir',
+      PROFILES,
+      '--cpu-prof-name',
+      'destination.cpuprofile',
+    ];
+    await proc.start({}, PROFILE ? profileArgs : []);
     // Ready takes deliveries; the tables come with the worker's migrations.
     await waitUntil(
       async () => (await db.query(`SELECT to_regclass('destination_state') AS t`)).rows[0].t !== null,
@@ -174,6 +187,7 @@ async function main(): Promise<void> {
     if (!s.keptUp) process.exitCode = 1;
   } finally {
     await proc.stop();
+    if (PROFILE) log(`profile:\n${summariseProfile(join(PROFILES, 'destination.cpuprofile'), 30)}`);
     await sink.close();
     const problems = await infra.cleanUp();
     log(problems.length ? `clean-up problems: ${problems.join('; ')}` : 'database and queues removed');

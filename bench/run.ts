@@ -96,6 +96,9 @@ const D_EXTRAS = env.BENCH_D_EXTRAS !== '0';
 /** (o): connections of the overload runs. */
 const OVERLOAD_SINGLE_CONNECTIONS = 256;
 const OVERLOAD_BATCH_CONNECTIONS = 64;
+/** (o) burst: this many connections open at once, each sending 500-event batches (memory under a flood). */
+const OVERLOAD_BURST_CONNECTIONS = 2500;
+const OVERLOAD_BURST_S = 5;
 /** Dotdigital counts a delivery as failed after 10 s. */
 const SENDER_TIMEOUT_S = 10;
 
@@ -741,6 +744,21 @@ async function main(): Promise<void> {
             timeoutS: SENDER_TIMEOUT_S,
           }),
         Math.min(ROUNDS, 2),
+      );
+      log(
+        `(o) burst: ${OVERLOAD_BURST_CONNECTIONS} connections at once, each POSTing 500-event batches for ` +
+          `${OVERLOAD_BURST_S} s, 10 s timeout`,
+      );
+      await scenario(
+        'o3',
+        [service],
+        (t, r) =>
+          loadRun(t, 'o3', r, pools[500], {
+            connections: OVERLOAD_BURST_CONNECTIONS,
+            durationS: OVERLOAD_BURST_S,
+            timeoutS: SENDER_TIMEOUT_S,
+          }),
+        1,
       );
     }
     if (want('s')) {

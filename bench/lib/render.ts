@@ -223,7 +223,7 @@ export function renderResults(results: BenchResults): string {
         ]
       : [],
   });
-  const oRows = ['o1', 'o2']
+  const oRows = ['o1', 'o2', 'o3']
     .map((s) =>
       row(
         s,
@@ -232,7 +232,9 @@ export function renderResults(results: BenchResults): string {
         ['service'],
         s === 'o1'
           ? `offered ${get(s)?.offeredRate ?? '—'} req/s, ${settings.overloadConnections.single} connections`
-          : `${settings.overloadConnections.batch} connections`,
+          : s === 'o2'
+            ? `${settings.overloadConnections.batch} connections`
+            : 'a memory check: answers over 10 s and refusals expected',
       ),
     )
     .filter((r) => r.summaries.length);

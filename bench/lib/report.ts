@@ -59,6 +59,7 @@ export const SCENARIO_TITLES: Record<string, string> = {
   h: '(h) storage breakdown',
   o1: '(o) overload: single events at 2× the max rate',
   o2: '(o) overload: 500-event batches, 64 connections',
+  o3: '(o) burst: 500-event batches from 2,500 connections at once',
   s1: '(s) scale-out: end-to-end, api + workers',
   s2: '(s) scale-out: single-event ingest through nginx',
 };
