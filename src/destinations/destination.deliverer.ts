@@ -38,8 +38,8 @@ const HELD_AGE_HOURS = 1_000_000;
 
 /**
  * Sends what destination_events owes, from the replica holding DestinationsLease (the others stand
- * by and take over within about STANDBY_POLL_MS). Each round (at most one per ROUND_MS) deletes the
- * rows delivered since the last, reads every destination's state (a pause or a disable is seen
+ * by and take over within about STANDBY_POLL_MS). Each round (at most one per ROUND_MS, sooner
+ * when a destination's answered rows hold back its requests) deletes the rows delivered since the last, reads every destination's state (a pause or a disable is seen
  * within a round) and tops up each destination's read-ahead (DestinationLane); between rounds a
  * request that ends starts the next row at once. Per destination: at most maxInFlight requests at
  * once; with ordering `entity`, one event per entity at a time, in storage order (readDue); a
@@ -121,8 +121,11 @@ export class DestinationDeliverer implements OnApplicationBootstrap, OnApplicati
     this.setLease(lease);
     let roundAt = 0;
     while (!this.stop.signal.aborted) {
-      const early = roundAt + ROUND_MS - Date.now();
-      if (early > 0) await this.pause(early);
+      // Rounds ROUND_MS apart, unless a destination waits for the DELETE of its answered rows.
+      for (let early = roundAt + ROUND_MS - Date.now(); early > 0; early = roundAt + ROUND_MS - Date.now()) {
+        if (this.stop.signal.aborted || this.mustDelete()) break;
+        await this.signal.wait(early);
+      }
       roundAt = Date.now();
       await this.flushDelivered(lease);
       this.states = await readStates(lease);
@@ -162,6 +165,12 @@ export class DestinationDeliverer implements OnApplicationBootstrap, OnApplicati
       );
     }
     this.pump(lease, lane);
+  }
+
+  private mustDelete(): boolean {
+    for (const lane of this.lanes.values())
+      if (lane.mustDelete(this.capacityOf(lane.destination))) return true;
+    return false;
   }
 
   /** Requests the destination may have in flight now: none unless active, one probe while its circuit is open. */

@@ -35,6 +35,24 @@ describe('DestinationLane', () => {
     expect(lane.next(2)).toBeUndefined();
   });
 
+  it('starts nothing while as many answered rows as its capacity wait for their DELETE', () => {
+    const lane = new DestinationLane(destination);
+    lane.add(rows(1, 2, 3, 4, 5));
+    const [first, second] = [lane.next(2), lane.next(2)] as DueRow[];
+    lane.ended(first, true);
+    const third = lane.next(2) as DueRow;
+    lane.ended(second, true);
+    expect(lane.mustDelete(2)).toBe(true);
+    expect(lane.next(2)).toBeUndefined();
+    lane.ended(third, true);
+    // sent and not yet deleted: under twice the capacity
+    const answered = lane.takeDelivered();
+    expect(answered.map((key) => key.position)).toEqual(['1', '2', '3']);
+    lane.release(answered);
+    expect(lane.mustDelete(2)).toBe(false);
+    expect(lane.next(2)?.position).toBe('4');
+  });
+
   it('holds a delivered row until its DELETE, and lets a failed one go at once', () => {
     const lane = new DestinationLane(destination);
     lane.add(rows(1, 2));

@@ -44,9 +44,14 @@ export class DestinationLane {
     }
   }
 
-  /** The next buffered row to send, while fewer than `capacity` are being sent. */
+  /**
+   * The next buffered row to send, while fewer than `capacity` are being sent and fewer than
+   * `capacity` answered rows wait for their DELETE. So rows sent and not yet deleted stay under
+   * twice the capacity: what a holder that dies can send twice.
+   */
   next(capacity: number): DueRow | undefined {
-    if (this.sending >= capacity || this.buffer.length === 0) return undefined;
+    if (this.sending >= capacity || this.delivered.length >= capacity || this.buffer.length === 0)
+      return undefined;
     this.sending++;
     return this.buffer.shift();
   }
@@ -59,6 +64,11 @@ export class DestinationLane {
     this.sending--;
     if (delivered) this.delivered.push({ position: row.position, item: row.item });
     else this.held.delete(keyOf(row));
+  }
+
+  /** Whether the answered rows waiting for their DELETE hold back further requests. */
+  mustDelete(capacity: number): boolean {
+    return this.delivered.length > 0 && this.delivered.length >= capacity;
   }
 
   /** The delivered rows to delete now; pass them to release() after the DELETE (or its failure). */
