@@ -1,4 +1,4 @@
-import { DestinationLane } from './destination.lane';
+import { DestinationLane, UNDELETED_WAVES } from './destination.lane';
 import type { DueRow } from './destination.statements';
 import type { Destination } from './destinations-file';
 
@@ -35,22 +35,23 @@ describe('DestinationLane', () => {
     expect(lane.next(2)).toBeUndefined();
   });
 
-  it('starts nothing while as many answered rows as its capacity wait for their DELETE', () => {
+  it('asks for a DELETE after a wave of answers, and starts nothing while UNDELETED_WAVES waves wait for it', () => {
     const lane = new DestinationLane(destination);
-    lane.add(rows(1, 2, 3, 4, 5));
-    const [first, second] = [lane.next(2), lane.next(2)] as DueRow[];
-    lane.ended(first, true);
-    const third = lane.next(2) as DueRow;
-    lane.ended(second, true);
+    const waiting = UNDELETED_WAVES * 2;
+    lane.add(rows(...Array.from({ length: waiting + 2 }, (_, k) => k + 1)));
+    const answer = () => lane.ended(lane.next(2) as DueRow, true);
+    answer();
+    expect(lane.mustDelete(2)).toBe(false);
+    answer();
     expect(lane.mustDelete(2)).toBe(true);
+    for (let k = 2; k < waiting; k++) answer();
+    // nothing is being sent, but UNDELETED_WAVES waves of answered rows wait for their DELETE
     expect(lane.next(2)).toBeUndefined();
-    lane.ended(third, true);
-    // sent and not yet deleted: under twice the capacity
     const answered = lane.takeDelivered();
-    expect(answered.map((key) => key.position)).toEqual(['1', '2', '3']);
+    expect(answered).toHaveLength(waiting);
     lane.release(answered);
     expect(lane.mustDelete(2)).toBe(false);
-    expect(lane.next(2)?.position).toBe('4');
+    expect(lane.next(2)?.position).toBe(String(waiting + 1));
   });
 
   it('holds a delivered row until its DELETE, and lets a failed one go at once', () => {

@@ -3,6 +3,8 @@ import type { DueRow, RowKey } from './destination.statements';
 
 /** Rows read ahead per destination: this many waves of its in-flight slots. */
 const READ_AHEAD_WAVES = 8;
+/** Answered rows that may wait for their DELETE before no further request starts: waves of slots. */
+export const UNDELETED_WAVES = 4;
 
 /**
  * One destination's rows in this process while it holds the lease: read ahead (due, in storage
@@ -46,11 +48,16 @@ export class DestinationLane {
 
   /**
    * The next buffered row to send, while fewer than `capacity` are being sent and fewer than
-   * `capacity` answered rows wait for their DELETE. So rows sent and not yet deleted stay under
-   * twice the capacity: what a holder that dies can send twice.
+   * UNDELETED_WAVES × `capacity` answered rows wait for their DELETE (the deliverer asks for the
+   * DELETE from one `capacity` on: mustDelete). So rows sent and not yet deleted stay under
+   * (UNDELETED_WAVES + 1) × `capacity`: what a holder that dies can send twice.
    */
   next(capacity: number): DueRow | undefined {
-    if (this.sending >= capacity || this.delivered.length >= capacity || this.buffer.length === 0)
+    if (
+      this.sending >= capacity ||
+      this.delivered.length >= UNDELETED_WAVES * capacity ||
+      this.buffer.length === 0
+    )
       return undefined;
     this.sending++;
     return this.buffer.shift();
@@ -66,7 +73,7 @@ export class DestinationLane {
     else this.held.delete(keyOf(row));
   }
 
-  /** Whether the answered rows waiting for their DELETE hold back further requests. */
+  /** Whether a wave of answered rows waits for its DELETE: the next round should not wait. */
   mustDelete(capacity: number): boolean {
     return this.delivered.length > 0 && this.delivered.length >= capacity;
   }
