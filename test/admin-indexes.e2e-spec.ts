@@ -135,9 +135,26 @@ describe('operations API: index use on 300,000 events', () => {
     ['apiSpaceId (25 %)', { apiSpaceId: 'space-b' }, 'webhook_events_space_received_idx', false],
     ['apiSpaceId gone quiet', { apiSpaceId: 'space-gone' }, 'webhook_events_space_received_idx', false],
     ['entityType', { entityType: 'interaction' }, 'webhook_events_type_received_idx', false],
+    [
+      'entityType message (59 %, not in its index)',
+      { entityType: 'message' },
+      'webhook_events_received_idx',
+      false,
+    ],
     ['outcome stale (3 %)', { outcome: 'stale' }, 'webhook_events_outcome_received_idx', false],
     ['outcome untracked', { outcome: 'untracked' }, 'webhook_events_outcome_received_idx', false],
-    ['outcome applied (85 %)', { outcome: 'applied' }, 'webhook_events_outcome_received_idx', false],
+    [
+      'outcome applied (85 %, not in its index)',
+      { outcome: 'applied' },
+      'webhook_events_received_idx',
+      false,
+    ],
+    [
+      'outcome applied and apiSpaceId',
+      { outcome: 'applied', apiSpaceId: 'space-b' },
+      'webhook_events_space_received_idx',
+      false,
+    ],
     ['entityId', { entityId: 'msg-31337' }, 'webhook_events_entity_idx', true],
     ['deliveryId', { deliveryId: 'dlv-1234' }, 'webhook_events_delivery_idx', true],
     [

@@ -95,6 +95,7 @@ const MIGRATIONS = [
   'WebhookDeliveries1765238400000',
   'QuarantineResolution1765324800000',
   'HttpDestinations1765411200000',
+  'RareValueIndexes1765497600000',
 ];
 
 describe('migrations', () => {
@@ -210,8 +211,12 @@ describe('migrations', () => {
     expect(byName.webhook_events_received_idx).toContain('(received_at, event_id)');
     expect(byName.webhook_events_name_received_idx).toContain('(name, received_at, event_id)');
     expect(byName.webhook_events_space_received_idx).toContain('(api_space_id, received_at, event_id)');
-    expect(byName.webhook_events_type_received_idx).toContain('(entity_type, received_at, event_id)');
-    expect(byName.webhook_events_outcome_received_idx).toContain('(outcome, received_at, event_id)');
+    expect(byName.webhook_events_type_received_idx).toMatch(
+      /\(entity_type, received_at, event_id\) WHERE \(entity_type <> 'message'::text\)$/,
+    );
+    expect(byName.webhook_events_outcome_received_idx).toMatch(
+      /\(outcome, received_at, event_id\) WHERE \(outcome <> 'applied'::text\)$/,
+    );
     expect(byName).not.toHaveProperty('webhook_events_name_time_idx');
     expect(byName.quarantined_deliveries_item_uq).toMatch(
       /^CREATE UNIQUE INDEX .*\(delivery_id, COALESCE\(item_index, '?-1'?/,

@@ -15,6 +15,7 @@ import { EventTraceparent1765152000000 } from '../events/migrations/176515200000
 import { WebhookDeliveries1765238400000 } from '../events/migrations/1765238400000-WebhookDeliveries';
 import { QuarantineResolution1765324800000 } from '../events/migrations/1765324800000-QuarantineResolution';
 import { HttpDestinations1765411200000 } from '../events/migrations/1765411200000-HttpDestinations';
+import { RareValueIndexes1765497600000 } from '../events/migrations/1765497600000-RareValueIndexes';
 
 export const MIGRATIONS_TABLE = 'schema_migrations';
 
@@ -44,6 +45,7 @@ export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
       WebhookDeliveries1765238400000,
       QuarantineResolution1765324800000,
       HttpDestinations1765411200000,
+      RareValueIndexes1765497600000,
     ],
     migrationsTableName: MIGRATIONS_TABLE,
     migrationsTransactionMode: 'each',

@@ -75,3 +75,13 @@ describe('feed headers: one AMQP type per header whatever the value', () => {
     }
   });
 });
+
+describe('feed headers: the trace', () => {
+  it('carries the traceparent the event was stored with, and none when it was stored untraced', () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const traced = feedMessageOf({ ...event('1'), traceparent }, false).properties.headers!;
+    expect(traced.traceparent).toBe(traceparent);
+    expect(wireType('traceparent', traced.traceparent)).toBe('S');
+    expect(feedMessageOf(event('1'), false).properties.headers).not.toHaveProperty('traceparent');
+  });
+});

@@ -44,6 +44,8 @@ export function feedMessageOf(event: StoredEvent, replayed: boolean): FeedMessag
   if (event.revision !== null) headers['x-revision'] = revisionHeader(event.revision);
   if (event.apiSpaceId !== null) headers['x-api-space-id'] = event.apiSpaceId;
   if (replayed) headers['x-replayed'] = true;
+  // The trace it was stored with travels on; a traced relay replaces it with its publish span's.
+  if (event.traceparent !== null) headers.traceparent = event.traceparent;
   return {
     routingKey: shortString(`${event.outcome}.${event.name}`),
     content: Buffer.from(event.payload, 'utf8'),

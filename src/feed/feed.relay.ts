@@ -11,6 +11,8 @@ import { FeedOutbox, type OutboxEntry } from '../events/feed-outbox';
 import { readEvents } from './stored-events';
 import { SessionLease } from '../database/session-lease';
 import { traceFeedPublish } from '../tracing/tracing.spans';
+import { tracingState } from '../tracing/tracing.state';
+import type { OutgoingMessage } from '../messaging/confirmed-publish';
 import { DestinationFanOut } from '../destinations/destination.fan-out';
 
 /** Events published per round, then confirmed together before their outbox entries are deleted. */
@@ -135,29 +137,35 @@ export class FeedRelay implements OnApplicationBootstrap, OnApplicationShutdown 
     return entries.reduce((sum, entry) => sum + entry.eventIds.length, 0);
   }
 
+  /**
+   * Every message of the round goes on the wire (in order) before any confirm is awaited. Untraced,
+   * the round waits once for all its confirms; traced, each publish is its own span, ended by its
+   * own confirm.
+   */
   private async publish(entries: readonly OutboxEntry[], events: Map<string, StoredEvent>): Promise<void> {
-    const { eventsExchange } = this.publisher.topology;
-    const confirms: Promise<void>[] = [];
-    const outcomes: string[] = [];
+    const exchange = this.publisher.topology.eventsExchange;
+    const messages: (OutgoingMessage & { event: StoredEvent; replay: boolean })[] = [];
     for (const entry of entries) {
       for (const eventId of entry.eventIds) {
         const event = events.get(eventId);
         if (!event) continue; // removed by retention before it could be published
-        const message = feedMessageOf(event, entry.replay);
-        const target = { exchange: eventsExchange, routingKey: message.routingKey };
-        confirms.push(
-          traceFeedPublish(target, event, entry.replay, message.properties, () =>
-            this.publisher.publish(eventsExchange, message.routingKey, message.content, message.properties),
-          ),
-        );
-        outcomes.push(event.outcome);
+        messages.push({ exchange, ...feedMessageOf(event, entry.replay), event, replay: entry.replay });
       }
     }
-    // Every publish is on the wire (in order) before any confirm is awaited.
-    const results = await Promise.allSettled(confirms);
-    const failed = results.find((result) => result.status === 'rejected');
-    if (failed?.status === 'rejected') throw failed.reason;
-    for (const outcome of outcomes) this.metrics.published.inc({ outcome });
+    if (tracingState.enabled) {
+      const results = await Promise.allSettled(
+        messages.map((message) =>
+          traceFeedPublish(message, message.event, message.replay, message.properties, () =>
+            this.publisher.publish(exchange, message.routingKey, message.content, message.properties),
+          ),
+        ),
+      );
+      const failed = results.find((result) => result.status === 'rejected');
+      if (failed?.status === 'rejected') throw failed.reason;
+    } else await this.publisher.publishAll(messages);
+    const published = new Map<string, number>();
+    for (const { event } of messages) published.set(event.outcome, (published.get(event.outcome) ?? 0) + 1);
+    for (const [outcome, count] of published) this.metrics.published.inc({ outcome }, count);
   }
 
   /** Deletes the entries; when destinations exist, records what they are owed in the same transaction. */

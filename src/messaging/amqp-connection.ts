@@ -3,9 +3,15 @@ import { connect, type ChannelModel, type ConfirmChannel, type Options } from 'a
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay, type Backoff } from '../common/backoff';
 import { BrokerUnavailableError } from './broker-unavailable.error';
-import { describe, publishConfirmed, type PublishLimits } from './confirmed-publish';
+import {
+  describe,
+  publishAllConfirmed,
+  publishConfirmed,
+  type OutgoingMessage,
+  type PublishLimits,
+} from './confirmed-publish';
 
-export type { PublishLimits } from './confirmed-publish';
+export type { OutgoingMessage, PublishLimits } from './confirmed-publish';
 import { declareTopology, type Topology } from './topology';
 
 export interface AmqpConnectionOptions {
@@ -112,23 +118,33 @@ export class AmqpConnection {
     properties: Options.Publish,
     limits: PublishLimits,
   ): Promise<void> {
-    const channel = this.current;
-    if (!channel) {
-      return Promise.reject(
-        new BrokerUnavailableError(`not connected to the message broker (${this.lastError})`),
-      );
-    }
-    if (this.blockedBy) {
-      return Promise.reject(
-        new BrokerUnavailableError(`the message broker is refusing publishes (${this.blockedBy})`),
-      );
-    }
+    const channel = this.publishable();
+    if (channel instanceof BrokerUnavailableError) return Promise.reject(channel);
     return publishConfirmed(channel, { exchange, routingKey }, content, properties, limits, {
       wasReturned: (messageId) => this.returned.delete(messageId),
-      onTimeout: () => {
-        if (!this.blockedBy) this.replace(channel, `no confirm within ${limits.timeoutMs} ms`);
-      },
+      onTimeout: () => this.noConfirm(channel, limits),
     });
+  }
+
+  /** Publishes messages in order, resolving once all are confirmed (publishAllConfirmed); as publish otherwise. */
+  publishAll(messages: readonly OutgoingMessage[], limits: PublishLimits): Promise<void> {
+    const channel = this.publishable();
+    if (channel instanceof BrokerUnavailableError) return Promise.reject(channel);
+    return publishAllConfirmed(channel, messages, limits, () => this.noConfirm(channel, limits));
+  }
+
+  /** The channel to publish on, or why there is none usable. */
+  private publishable(): ConfirmChannel | BrokerUnavailableError {
+    if (!this.current)
+      return new BrokerUnavailableError(`not connected to the message broker (${this.lastError})`);
+    if (this.blockedBy)
+      return new BrokerUnavailableError(`the message broker is refusing publishes (${this.blockedBy})`);
+    return this.current;
+  }
+
+  /** A confirm that never came usually means a dead connection (unless the broker blocks publishes). */
+  private noConfirm(channel: ConfirmChannel, limits: PublishLimits): void {
+    if (!this.blockedBy) this.replace(channel, `no confirm within ${limits.timeoutMs} ms`);
   }
 
   /**

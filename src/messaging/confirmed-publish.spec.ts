@@ -1,6 +1,6 @@
 import type { ConfirmChannel } from 'amqplib';
 import { BrokerUnavailableError } from './broker-unavailable.error';
-import { publishConfirmed, type ConfirmWatch } from './confirmed-publish';
+import { publishAllConfirmed, publishConfirmed, type ConfirmWatch } from './confirmed-publish';
 
 type Confirm = (err: unknown) => void;
 
@@ -111,5 +111,65 @@ describe(publishConfirmed.name, () => {
       /no broker confirm/,
     );
     expect(() => late(null)).not.toThrow();
+  });
+});
+
+describe(publishAllConfirmed.name, () => {
+  const messages = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({ ...target, content: body, properties: { messageId: `m${i}` } }));
+
+  it('publishes every message in order, persistent, before any confirm, and resolves once all are confirmed', async () => {
+    const confirms: Confirm[] = [];
+    const { channel, published } = fakeChannel((confirm) => confirms.push(confirm));
+    let resolved = false;
+    const all = publishAllConfirmed(channel, messages(3), { timeoutMs: 1000 }, () => undefined).then(
+      () => (resolved = true),
+    );
+    expect(published.map((options) => options.messageId)).toEqual(['m0', 'm1', 'm2']);
+    expect(published.every((options) => options.persistent === true)).toBe(true);
+    confirms[2](null);
+    confirms[0](null);
+    await new Promise(setImmediate);
+    expect(resolved).toBe(false);
+    confirms[1](null);
+    await all;
+    expect(resolved).toBe(true);
+  });
+
+  it('rejects at the first nack', async () => {
+    const { channel } = fakeChannel((confirm, options) =>
+      setImmediate(() => confirm(options.messageId === 'm1' ? new Error('nack') : null)),
+    );
+    await expect(
+      publishAllConfirmed(channel, messages(3), { timeoutMs: 1000 }, () => undefined),
+    ).rejects.toEqual(new BrokerUnavailableError('the broker did not confirm: nack'));
+  });
+
+  it('rejects when not every confirm came within the limit, and says so once', async () => {
+    let timeouts = 0;
+    const { channel } = fakeChannel((confirm, options) => {
+      if (options.messageId !== 'm2') setImmediate(() => confirm(null));
+    });
+    await expect(
+      publishAllConfirmed(channel, messages(3), { timeoutMs: 20 }, () => void timeouts++),
+    ).rejects.toEqual(new BrokerUnavailableError('no broker confirm of 1 messages within 20 ms'));
+    expect(timeouts).toBe(1);
+  });
+
+  it('rejects when a publish throws (the channel closed mid-batch)', async () => {
+    const { channel } = fakeChannel((_confirm, options) => {
+      if (options.messageId === 'm1') throw new Error('Channel closed');
+    });
+    await expect(
+      publishAllConfirmed(channel, messages(3), { timeoutMs: 1000 }, () => undefined),
+    ).rejects.toEqual(new BrokerUnavailableError('publish failed: Channel closed'));
+  });
+
+  it('resolves at once for no messages', async () => {
+    const { channel, published } = fakeChannel();
+    await expect(
+      publishAllConfirmed(channel, [], { timeoutMs: 1000 }, () => undefined),
+    ).resolves.toBeUndefined();
+    expect(published).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Options } from 'amqplib';
 import { BrokerConfig } from '../config/config.slices';
-import type { AmqpConnection, PublishLimits } from './amqp-connection';
+import type { AmqpConnection, OutgoingMessage, PublishLimits } from './amqp-connection';
 import { InjectConnection } from './broker-connections';
 import { topologyFor, type Topology } from './topology';
 
@@ -33,9 +33,15 @@ export class OutboundPublisher {
     properties: Options.Publish,
     limits: Partial<PublishLimits> = {},
   ): Promise<void> {
-    return this.connection.publish(exchange, routingKey, content, properties, {
-      timeoutMs: limits.timeoutMs ?? this.config.publishTimeoutMs,
-      signal: limits.signal,
-    });
+    return this.connection.publish(exchange, routingKey, content, properties, this.limitsOf(limits));
+  }
+
+  /** Confirmed publishes of many messages in order, one wait for all (AmqpConnection.publishAll). */
+  publishAll(messages: readonly OutgoingMessage[], limits: Partial<PublishLimits> = {}): Promise<void> {
+    return this.connection.publishAll(messages, this.limitsOf(limits));
+  }
+
+  private limitsOf(limits: Partial<PublishLimits>): PublishLimits {
+    return { timeoutMs: limits.timeoutMs ?? this.config.publishTimeoutMs, signal: limits.signal };
   }
 }

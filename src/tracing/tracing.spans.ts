@@ -77,8 +77,8 @@ export interface FeedOrigin {
 /**
  * The feed relay's publish of one event: a child of the trace the event was stored with, so the
  * feed message's `traceparent` names the trace of the POST that brought it, after the outbox, a
- * relay takeover or a replay alike (a replay says so). Without tracing here, a traceparent stored
- * by a traced replica still travels on, unchanged.
+ * relay takeover or a replay alike (a replay says so). Without tracing here, nothing is done: the
+ * traceparent stored by a traced replica travels on in the message's headers (feedMessageOf).
  */
 export function traceFeedPublish(
   target: PublishTarget,
@@ -87,10 +87,7 @@ export function traceFeedPublish(
   properties: PublishProperties,
   publish: () => Promise<void>,
 ): Promise<void> {
-  if (!tracingState.enabled) {
-    if (event.traceparent !== null) (properties.headers ??= {})[TRACEPARENT_HEADER] = event.traceparent;
-    return publish();
-  }
+  if (!tracingState.enabled) return publish();
   const attributes: Attributes = {
     ...messaging(target, 'send', event.eventId),
     'webhook.event_id': event.eventId,
