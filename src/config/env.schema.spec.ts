@@ -22,7 +22,7 @@ describe('validateEnv', () => {
       AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
       APP_ROLE: 'all',
       BODY_LIMIT: 10 * 1024 * 1024,
-      INTAKE_MAX_BYTES: 64 * 1024 * 1024,
+      INTAKE_MAX_BYTES: 16 * 1024 * 1024,
       INTAKE_MAX_REQUESTS: 1000,
       PUBLISH_TIMEOUT_MS: 5000,
       HTTP_REQUEST_TIMEOUT_MS: 20000,

@@ -93,7 +93,7 @@ export const envSchema = z.object({
   APP_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
   BODY_LIMIT: byteSize('10mb'),
   // Bodies held at once by the requests in flight (read until answered); past it, 503 at once.
-  INTAKE_MAX_BYTES: byteSize('64mb'),
+  INTAKE_MAX_BYTES: byteSize('16mb'),
   // Requests in flight at once (reading, verifying, awaiting the broker's confirm); past it, 503.
   INTAKE_MAX_REQUESTS: integer(1, 100000).default(1000),
   PUBLISH_TIMEOUT_MS: integer(100, 9000).default(5000),
