@@ -352,9 +352,9 @@ async function e2eRun(target: Deployment, scenario: string, round: number): Prom
       rows = Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM webhook_events')).rows[0].n);
       if (rows >= E2E_EVENTS) totalS = seconds();
     }
-    if (totalS > 0 && feedQueue) {
+    if (totalS > 0 && feedQueue && feedS === undefined) {
       const state = await infra.queueState(feedQueue);
-      if (feedS === undefined && (state?.messages ?? 0) >= E2E_EVENTS) feedS = seconds();
+      if ((state?.messages ?? 0) >= E2E_EVENTS) feedS = seconds();
     }
     if (totalS > 0 && sink && destinationS === undefined && sink.received() >= E2E_EVENTS)
       destinationS = seconds();

@@ -5,6 +5,7 @@ import { envelope, postWebhook } from './support/signing';
 
 /** Nothing listens on port 1: PostgreSQL is unreachable from the start. */
 const UNREACHABLE_DATABASE = 'postgres://postgres@127.0.0.1:1/postgres';
+const ADMIN_KEY = 'readiness-admin-key-0123456789abcdef';
 
 describe('readiness when PostgreSQL is unreachable from start-up', () => {
   const apps: TestApp[] = [];
@@ -24,7 +25,7 @@ describe('readiness when PostgreSQL is unreachable from start-up', () => {
 
   it('keeps an `all` instance in the pool: ready, accepting, /health naming PostgreSQL down', async () => {
     const app = await startApp(
-      { APP_ROLE: 'all', DATABASE_URL: UNREACHABLE_DATABASE },
+      { APP_ROLE: 'all', DATABASE_URL: UNREACHABLE_DATABASE, ADMIN_API_KEYS: ADMIN_KEY },
       { waitUntilReady: false },
     );
     apps.push(app);
@@ -39,6 +40,20 @@ describe('readiness when PostgreSQL is unreachable from start-up', () => {
     const health = await fetch(`${app.url}/health`);
     expect(health.status).toBe(503);
     expect(await health.json()).toMatchObject({ error: { postgres: { status: 'down' } } });
+
+    // The operations API and the console need the tables: 503 with Retry-After until the
+    // migrations have put them in place, not a 500 (a wrong key is still 401 first).
+    const admin = await fetch(`${app.url}/admin/events`, {
+      headers: { Authorization: `Bearer ${ADMIN_KEY}` },
+    });
+    expect(admin.status).toBe(503);
+    expect(admin.headers.get('retry-after')).toBe('5');
+    expect(await admin.json()).toMatchObject({ message: expect.stringMatching(/migrations/) });
+    const stranger = await fetch(`${app.url}/admin/events`, { headers: { Authorization: 'Bearer nope' } });
+    expect(stranger.status).toBe(401);
+    const login = await fetch(`${app.url}/console/login`);
+    expect(login.status).toBe(503);
+    expect(await login.text()).toMatch(/Not available yet/);
   });
 
   it('keeps a worker out of the pool until it can store', async () => {

@@ -8,6 +8,7 @@ import {
   Logger,
 } from '@nestjs/common';
 import type { Response } from 'express';
+import { RetryLaterError } from '../common/retry-later.error';
 import { isTransientDatabaseError } from '../events/transient-error';
 import { BrokerUnavailableError } from '../messaging/broker-unavailable.error';
 import { SignInRequired, type ConsoleRequest } from './console-auth';
@@ -57,6 +58,12 @@ function describe(err: unknown): { status: number; message: string } {
     return {
       status: err.getStatus(),
       message: Array.isArray(message) ? message.join('; ') : String(message),
+    };
+  }
+  if (err instanceof RetryLaterError) {
+    return {
+      status: HttpStatus.SERVICE_UNAVAILABLE,
+      message: `Not available yet: ${err.message}; try again shortly.`,
     };
   }
   if (err instanceof BrokerUnavailableError) {

@@ -1,5 +1,6 @@
 import { Controller, UseFilters, UseGuards, applyDecorators } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
+import { SchemaReadyGuard } from '../database/schema-ready.guard';
 import { ConsoleSessionGuard } from './console-auth';
 import { ConsoleErrorFilter } from './console-error.filter';
 
@@ -7,7 +8,7 @@ import { ConsoleErrorFilter } from './console-error.filter';
 export function ConsoleController(path = ''): ClassDecorator {
   return applyDecorators(
     Controller(path ? `console/${path}` : 'console'),
-    UseGuards(ConsoleSessionGuard),
+    UseGuards(SchemaReadyGuard, ConsoleSessionGuard),
     UseFilters(ConsoleErrorFilter),
     ApiExcludeController(),
   );

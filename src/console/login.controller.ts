@@ -1,8 +1,19 @@
-import { Controller, Get, NotFoundException, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  NotFoundException,
+  Param,
+  Post,
+  Req,
+  Res,
+  UseFilters,
+  UseGuards,
+} from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { AdminKeys } from '../admin/http/admin-keys';
 import { AdminConfig } from '../config/config.slices';
+import { SchemaReadyGuard } from '../database/schema-ready.guard';
 import { sessionCookie, setSessionCookie } from './console-auth';
 import { ConsoleErrorFilter } from './console-error.filter';
 import { readForm } from './console-form';
@@ -25,6 +36,7 @@ export class LoginController {
   }
 
   @Get('login')
+  @UseGuards(SchemaReadyGuard)
   async form(@Req() req: Request, @Res() res: Response): Promise<void> {
     const cookie = sessionCookie(req);
     if (cookie && (await this.sessions.resume(cookie))) return res.redirect(303, '/console');
@@ -34,6 +46,7 @@ export class LoginController {
 
   /** Rate-limited per client address (console.module.ts): wrong keys past 10 a minute are 429. */
   @Post('login')
+  @UseGuards(SchemaReadyGuard)
   async signIn(@Req() req: Request, @Res() res: Response): Promise<void> {
     const key = (await readForm(req)).get('key')?.trim() ?? '';
     const actor = key ? this.keys.match(key) : null;

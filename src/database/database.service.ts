@@ -31,6 +31,7 @@ export class DatabaseService implements OnApplicationBootstrap, OnApplicationShu
   private stopped = false;
   private resolveReady!: () => void;
   readonly ready = new Promise<void>((resolve) => (this.resolveReady = resolve));
+  private schemaInPlace = false;
 
   private lastError = 'not connected yet';
 
@@ -55,6 +56,11 @@ export class DatabaseService implements OnApplicationBootstrap, OnApplicationShu
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
+  }
+
+  /** Whether `ready` has resolved: connected once and the migrations applied. */
+  get isReady(): boolean {
+    return this.schemaInPlace;
   }
 
   /** True when a trivial query answers within `timeoutMs`. */
@@ -109,6 +115,7 @@ export class DatabaseService implements OnApplicationBootstrap, OnApplicationShu
         // After the migrations: a long migration statement may legitimately be silent for minutes.
         this.guardConnections();
         this.logger.log('connected; schema is current');
+        this.schemaInPlace = true;
         this.resolveReady();
         return;
       } catch (err) {

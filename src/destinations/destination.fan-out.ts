@@ -4,42 +4,11 @@ import type { StoredEvent } from '../feed/feed.message';
 import { insertOwed, type OwedRow } from './destination.statements';
 import { Destinations } from './destinations';
 import { filterMatches } from './topic-pattern';
+import { WakeSignal } from '../common/wake-signal';
 
-/**
- * Wakes this process's deliverer: the relay committed rows for it, a request ended, an operator
- * acted. A wake while the deliverer is busy is kept, so its next wait returns at once (a request
- * ending while it reads must not leave its slot idle for a whole poll).
- */
+/** Wakes this process's deliverer: the relay committed rows for it, a request ended, an operator acted. */
 @Injectable()
-export class DestinationSignal {
-  private waiting: (() => void) | null = null;
-  private woken = false;
-
-  notify(): void {
-    const wake = this.waiting;
-    this.waiting = null;
-    if (wake) wake();
-    else this.woken = true;
-  }
-
-  /** Resolves at the next notify() (or at once after one since the last wait), or after `ms`. */
-  wait(ms: number): Promise<void> {
-    if (this.woken) {
-      this.woken = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiting = null;
-        resolve();
-      }, ms);
-      this.waiting = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
-}
+export class DestinationSignal extends WakeSignal {}
 
 /** An outbox entry as the relay read it. */
 export interface RelayedEntry {

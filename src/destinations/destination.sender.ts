@@ -22,30 +22,31 @@ import type { Destination } from './destinations-file';
  */
 @Injectable()
 export class DestinationSender implements OnApplicationShutdown {
-  /** Per destination: its agent, and what it was made for (a reload may change the URL or the slots). */
-  private readonly agents = new Map<string, { made: string; agent: HttpAgent }>();
+  /** Per destination: its parsed address and agent, and what they were made for (a reload may change either). */
+  private readonly routes = new Map<string, Route>();
 
   constructor(private readonly metrics: DestinationMetrics) {}
 
   onApplicationShutdown(): void {
-    for (const { agent } of this.agents.values()) agent.destroy();
-    this.agents.clear();
+    for (const { agent } of this.routes.values()) agent.destroy();
+    this.routes.clear();
   }
 
   async send(destination: Destination, event: OwedEvent): Promise<AttemptResult> {
     const headers = requestHeaders(destination, event);
+    const route = this.routeOf(destination);
     const started = process.hrtime.bigint();
     let result: AttemptResult | undefined;
     const target = {
       destination: destination.name,
-      url: withoutQuery(destination.url),
+      url: route.shown,
       eventId: event.eventId,
       traceparent: event.traceparent,
     };
     await traceDestinationRequest(target, headers, async () => {
       const timeout = AbortSignal.timeout(destination.timeoutMs);
       try {
-        const answer = await this.post(destination, headers, event.payload, timeout);
+        const answer = await post(route, headers, event.payload, timeout);
         result = resultOf(answer.status, answer.retryAfter);
         return answer.status;
       } catch (err) {
@@ -60,48 +61,64 @@ export class DestinationSender implements OnApplicationShutdown {
     return outcome;
   }
 
-  /** One POST; resolves once the whole answer is in (its body is read and dropped, so the socket is reused). */
-  private post(
-    destination: Destination,
-    headers: Record<string, string>,
-    body: string,
-    signal: AbortSignal,
-  ): Promise<{ status: number; retryAfter: string | null }> {
-    const url = new URL(destination.url);
-    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const payload = Buffer.from(body, 'utf8');
-    return new Promise((resolve, reject) => {
-      const outgoing = request(
-        url,
-        {
-          method: 'POST',
-          agent: this.agentOf(destination, url),
-          headers: { ...headers, 'content-length': String(payload.length) },
-          signal,
-        },
-        (response) => {
-          const status = response.statusCode ?? 0;
-          const retryAfter = response.headers['retry-after'] ?? null;
-          response.on('error', reject);
-          response.on('end', () => resolve({ status, retryAfter }));
-          response.resume();
-        },
-      );
-      outgoing.on('error', reject);
-      outgoing.end(payload);
-    });
-  }
-
-  private agentOf(destination: Destination, url: URL): HttpAgent {
-    const made = `${url.protocol}|${destination.maxInFlight}`;
-    const current = this.agents.get(destination.name);
-    if (current?.made === made) return current.agent;
+  private routeOf(destination: Destination): Route {
+    const made = `${destination.url}|${destination.maxInFlight}`;
+    const current = this.routes.get(destination.name);
+    if (current?.made === made) return current;
     current?.agent.destroy();
+    const url = new URL(destination.url);
+    const https = url.protocol === 'https:';
     const options = { keepAlive: true, maxSockets: destination.maxInFlight };
-    const agent = url.protocol === 'https:' ? new HttpsAgent(options) : new HttpAgent(options);
-    this.agents.set(destination.name, { made, agent });
-    return agent;
+    const route: Route = {
+      made,
+      url,
+      shown: `${url.origin}${url.pathname}`,
+      agent: https ? new HttpsAgent(options) : new HttpAgent(options),
+      request: https ? httpsRequest : httpRequest,
+    };
+    this.routes.set(destination.name, route);
+    return route;
   }
+}
+
+/** A destination's address parsed once, with its keep-alive agent (at most maxInFlight sockets). */
+interface Route {
+  made: string;
+  url: URL;
+  /** The address without its query (which may carry a token): for spans. */
+  shown: string;
+  agent: HttpAgent;
+  request: typeof httpRequest;
+}
+
+/** One POST; resolves once the whole answer is in (its body is read and dropped, so the socket is reused). */
+function post(
+  route: Route,
+  headers: Record<string, string>,
+  body: string,
+  signal: AbortSignal,
+): Promise<{ status: number; retryAfter: string | null }> {
+  const payload = Buffer.from(body, 'utf8');
+  return new Promise((resolve, reject) => {
+    const outgoing = route.request(
+      route.url,
+      {
+        method: 'POST',
+        agent: route.agent,
+        headers: { ...headers, 'content-length': String(payload.length) },
+        signal,
+      },
+      (response) => {
+        const status = response.statusCode ?? 0;
+        const retryAfter = response.headers['retry-after'] ?? null;
+        response.on('error', reject);
+        response.on('end', () => resolve({ status, retryAfter }));
+        response.resume();
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end(payload);
+  });
 }
 
 function labelOf(result: AttemptResult): AttemptLabel {
@@ -116,9 +133,4 @@ function labelOf(result: AttemptResult): AttemptLabel {
       if (result.timeout) return 'timeout';
       return result.status === null ? 'network_error' : 'http_error';
   }
-}
-
-function withoutQuery(url: string): string {
-  const parsed = new URL(url);
-  return `${parsed.origin}${parsed.pathname}`;
 }

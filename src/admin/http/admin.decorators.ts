@@ -19,6 +19,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { AdminError, AmbiguousEntity } from '../admin.views';
+import { SchemaReadyGuard } from '../../database/schema-ready.guard';
 import { AdminKeyGuard } from './admin-key.guard';
 import { AdminRequestLog } from './admin-request.interceptor';
 import { DocumentQuery, type QueryParams } from './query-params';
@@ -28,7 +29,7 @@ import { RawJsonInterceptor } from './raw-json';
 export function AdminController(path: string): ClassDecorator {
   return applyDecorators(
     Controller(`admin/${path}`),
-    UseGuards(AdminKeyGuard),
+    UseGuards(AdminKeyGuard, SchemaReadyGuard),
     UseInterceptors(AdminRequestLog, RawJsonInterceptor),
     ApiBearerAuth(),
     ApiTags('operations'),
