@@ -93,6 +93,8 @@ const CONSUMER_SWEEP = QUICK
  * them out (e.g. to compare another build, `BENCH_SERVICE_MAIN`, that has neither).
  */
 const D_EXTRAS = env.BENCH_D_EXTRAS !== '0';
+/** (g) at this many requests per second instead of half of (a)'s rate; (a) is then not run for it. */
+const G_RATE = env.BENCH_G_RATE ? Number(env.BENCH_G_RATE) : undefined;
 /** (o): connections of the overload runs. */
 const OVERLOAD_SINGLE_CONNECTIONS = 256;
 const OVERLOAD_BATCH_CONNECTIONS = 64;
@@ -688,12 +690,12 @@ async function main(): Promise<void> {
   };
 
   try {
-    if (want('a') || want('g') || want('o'))
+    if (want('a') || (want('g') && G_RATE === undefined) || want('o'))
       await scenario('a', main3, (t, r) => loadRun(t, 'a', r, pools[1]));
     const maxSingle = Math.max(1, summaryOf('a', 'service')?.reqPerSec ?? 0);
     if (want('g')) {
-      const rate = Math.round(maxSingle / 2);
-      log(`(g) offered rate ${rate} req/s (half of the service's (a) median) to each`);
+      const rate = G_RATE ?? Math.round(maxSingle / 2);
+      log(`(g) offered rate ${rate} req/s (${G_RATE ? 'BENCH_G_RATE' : "half of the service's (a) median"}) to each`);
       await scenario('g', [service, bare], (t, r) => loadRun(t, 'g', r, pools[1], { overallRate: rate }));
     }
     if (want('e'))
