@@ -695,7 +695,9 @@ async function main(): Promise<void> {
     const maxSingle = Math.max(1, summaryOf('a', 'service')?.reqPerSec ?? 0);
     if (want('g')) {
       const rate = G_RATE ?? Math.round(maxSingle / 2);
-      log(`(g) offered rate ${rate} req/s (${G_RATE ? 'BENCH_G_RATE' : "half of the service's (a) median"}) to each`);
+      log(
+        `(g) offered rate ${rate} req/s (${G_RATE ? 'BENCH_G_RATE' : "half of the service's (a) median"}) to each`,
+      );
       await scenario('g', [service, bare], (t, r) => loadRun(t, 'g', r, pools[1], { overallRate: rate }));
     }
     if (want('e'))
