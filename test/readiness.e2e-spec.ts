@@ -53,7 +53,7 @@ describe('readiness when PostgreSQL is unreachable from start-up', () => {
     expect(stranger.status).toBe(401);
     const login = await fetch(`${app.url}/console/login`);
     expect(login.status).toBe(503);
-    expect(await login.text()).toMatch(/Not available yet/);
+    expect(await login.text()).toMatch(/Not available: the database is not ready/);
   });
 
   it('keeps a worker out of the pool until it can store', async () => {

@@ -63,7 +63,7 @@ function describe(err: unknown): { status: number; message: string } {
   if (err instanceof RetryLaterError) {
     return {
       status: HttpStatus.SERVICE_UNAVAILABLE,
-      message: `Not available yet: ${err.message}; try again shortly.`,
+      message: `Not available: ${err.message}; try again shortly.`,
     };
   }
   if (err instanceof BrokerUnavailableError) {

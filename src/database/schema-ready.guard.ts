@@ -13,7 +13,9 @@ export class SchemaReadyGuard implements CanActivate {
 
   canActivate(): boolean {
     if (!this.database.isReady)
-      throw new RetryLaterError('the database schema is not in place yet (migrations are being applied)');
+      throw new RetryLaterError(
+        'the database is not ready: not reached yet, or its migrations are being applied',
+      );
     return true;
   }
 }

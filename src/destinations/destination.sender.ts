@@ -65,15 +65,18 @@ export class DestinationSender implements OnApplicationShutdown {
     const made = `${destination.url}|${destination.maxInFlight}`;
     const current = this.routes.get(destination.name);
     if (current?.made === made) return current;
-    current?.agent.destroy();
     const url = new URL(destination.url);
     const https = url.protocol === 'https:';
+    // A new address keeps the agent (requests under way finish); new slots or scheme need a new one.
+    const keep = current?.agentFor === `${url.protocol}|${destination.maxInFlight}`;
+    if (current && !keep) current.agent.destroy();
     const options = { keepAlive: true, maxSockets: destination.maxInFlight };
     const route: Route = {
       made,
       url,
       shown: `${url.origin}${url.pathname}`,
-      agent: https ? new HttpsAgent(options) : new HttpAgent(options),
+      agentFor: `${url.protocol}|${destination.maxInFlight}`,
+      agent: keep ? current.agent : https ? new HttpsAgent(options) : new HttpAgent(options),
       request: https ? httpsRequest : httpRequest,
     };
     this.routes.set(destination.name, route);
@@ -85,6 +88,8 @@ export class DestinationSender implements OnApplicationShutdown {
 interface Route {
   made: string;
   url: URL;
+  /** The scheme and slots the agent was made for. */
+  agentFor: string;
   /** The address without its query (which may carry a token): for spans. */
   shown: string;
   agent: HttpAgent;
