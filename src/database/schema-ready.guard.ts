@@ -12,10 +12,11 @@ export class SchemaReadyGuard implements CanActivate {
   constructor(private readonly database: DatabaseService) {}
 
   canActivate(): boolean {
-    if (!this.database.isReady)
+    if (!this.database.isReady) {
       throw new RetryLaterError(
         'the database is not ready: not reached yet, or its migrations are being applied',
       );
+    }
     return true;
   }
 }
