@@ -144,8 +144,10 @@ describe('destinations: two worker replicas, the sending one killed', () => {
     expect(firstAfter - killedAt).toBeLessThan(5000);
 
     await waitFor(() => arrived(receiver, ids) === 200, { timeoutMs: 60000, what: 'all 200 arrived' });
+    // The same bound as a lone worker killed (above): the requests under way and the rows answered
+    // but not yet deleted, fewer than five times maxInFlight (4), are sent again by the survivor.
     const repeats = receiver.deliveredIds().filter((id) => ids.includes(id)).length - 200;
-    expect(repeats).toBeLessThanOrEqual(4);
+    expect(repeats).toBeLessThanOrEqual(19);
   });
 });
 
