@@ -10,8 +10,7 @@ import { FeedSignal } from '../events/feed.signal';
 import { FeedOutbox, type OutboxEntry } from '../events/feed-outbox';
 import { readEvents } from './stored-events';
 import { SessionLease } from '../database/session-lease';
-import { traceFeedPublish } from '../tracing/tracing.spans';
-import { tracingState } from '../tracing/tracing.state';
+import { traceFeedRound } from '../tracing/tracing.spans';
 import type { OutgoingMessage } from '../messaging/confirmed-publish';
 import { DestinationFanOut } from '../destinations/destination.fan-out';
 
@@ -138,9 +137,8 @@ export class FeedRelay implements OnApplicationBootstrap, OnApplicationShutdown 
   }
 
   /**
-   * Every message of the round goes on the wire (in order) before any confirm is awaited. Untraced,
-   * the round waits once for all its confirms; traced, each publish is its own span, ended by its
-   * own confirm.
+   * Every message of the round goes on the wire (in order) before the one wait for all their
+   * confirms (traced: a span per message, all ended by that wait).
    */
   private async publish(entries: readonly OutboxEntry[], events: Map<string, StoredEvent>): Promise<void> {
     const exchange = this.publisher.topology.eventsExchange;
@@ -152,17 +150,8 @@ export class FeedRelay implements OnApplicationBootstrap, OnApplicationShutdown 
         messages.push({ exchange, ...feedMessageOf(event, entry.replay), event, replay: entry.replay });
       }
     }
-    if (tracingState.enabled) {
-      const results = await Promise.allSettled(
-        messages.map((message) =>
-          traceFeedPublish(message, message.event, message.replay, message.properties, () =>
-            this.publisher.publish(exchange, message.routingKey, message.content, message.properties),
-          ),
-        ),
-      );
-      const failed = results.find((result) => result.status === 'rejected');
-      if (failed?.status === 'rejected') throw failed.reason;
-    } else await this.publisher.publishAll(messages);
+    const round = messages.map((message) => ({ ...message, target: message }));
+    await traceFeedRound(round, () => this.publisher.publishAll(messages));
     const published = new Map<string, number>();
     for (const { event } of messages) published.set(event.outcome, (published.get(event.outcome) ?? 0) + 1);
     for (const [outcome, count] of published) this.metrics.published.inc({ outcome }, count);

@@ -4,7 +4,7 @@ import {
   noteStored,
   traceDeliveryPublish,
   traceDestinationRequest,
-  traceFeedPublish,
+  traceFeedRound,
   traceStoreBatch,
   type PublishProperties,
 } from './tracing.spans';
@@ -23,16 +23,11 @@ describe('span hooks with tracing off', () => {
     expect(properties.headers).toEqual({ 'x-delivery-id': 'd1' });
   });
 
-  it('publish a feed message without a span, its headers (and the traceparent it carries) as they are', async () => {
+  it('publish a round of feed messages without a span, their headers (and the traceparent they carry) as they are', async () => {
     const properties: PublishProperties = { headers: { traceparent: stored } };
     const publish = jest.fn(() => Promise.resolve());
-    await traceFeedPublish(
-      target,
-      { eventId: 'e1', deliveryId: 'd1', traceparent: stored },
-      false,
-      properties,
-      publish,
-    );
+    const event = { eventId: 'e1', deliveryId: 'd1', traceparent: stored };
+    await traceFeedRound([{ target, event, replay: false, properties }], publish);
     expect(publish).toHaveBeenCalledTimes(1);
     expect(properties.headers).toEqual({ traceparent: stored });
   });
@@ -138,21 +133,50 @@ describe('span hooks with tracing on', () => {
     expect(spans()[0].status.message).toBe('delivery not stored, dead-lettered: storage failed: boom');
   });
 
-  it('publishes a feed event as a child of its stored trace, saying when it is a replay', async () => {
-    const properties: PublishProperties = { headers: {} };
-    await traceFeedPublish(
-      target,
-      { eventId: 'e1', deliveryId: 'd1', traceparent: stored },
-      true,
-      properties,
-      () => Promise.resolve(),
+  it('publishes a round of feed events, each a child of its stored trace (a replay says so), ended by the one wait', async () => {
+    const replayed: PublishProperties = { headers: {} };
+    const fresh: PublishProperties = {};
+    let open = -1;
+    await traceFeedRound(
+      [
+        {
+          target,
+          event: { eventId: 'e1', deliveryId: 'd1', traceparent: stored },
+          replay: true,
+          properties: replayed,
+        },
+        {
+          target,
+          event: { eventId: 'e2', deliveryId: 'd2', traceparent: null },
+          replay: false,
+          properties: fresh,
+        },
+      ],
+      () => {
+        open = spans().length; // none ended before the wait settles
+        return Promise.resolve();
+      },
     );
-    const span = spans()[0];
-    expect(span.name).toBe('replay x.deliveries');
-    expect(span.spanContext().traceId).toBe(storedTraceId);
-    expect(span.parentSpanContext?.spanId).toBe('00f067aa0ba902b7');
-    expect(span.attributes['feed.replay']).toBe(true);
-    expect(String(properties.headers?.traceparent)).toContain(storedTraceId);
+    expect(open).toBe(0);
+    const [first, second] = spans();
+    expect(first.name).toBe('replay x.deliveries');
+    expect(first.spanContext().traceId).toBe(storedTraceId);
+    expect(first.parentSpanContext?.spanId).toBe('00f067aa0ba902b7');
+    expect(first.attributes['feed.replay']).toBe(true);
+    expect(String(replayed.headers?.traceparent)).toContain(first.spanContext().spanId);
+    expect(second.name).toBe('publish x.deliveries');
+    expect(second.parentSpanContext).toBeUndefined();
+    expect(String(fresh.headers?.traceparent)).toContain(second.spanContext().traceId);
+  });
+
+  it('fails every span of a round whose confirm wait failed', async () => {
+    const event = { eventId: 'e1', deliveryId: 'd1', traceparent: null };
+    await expect(
+      traceFeedRound([{ target, event, replay: false, properties: {} }], () =>
+        Promise.reject(new Error('nack')),
+      ),
+    ).rejects.toThrow('nack');
+    expect(spans()[0].status).toMatchObject({ code: SpanStatusCode.ERROR, message: 'nack' });
   });
 
   it('sends a destination request as a CLIENT child of its stored trace; a non-2xx answer is an error', async () => {

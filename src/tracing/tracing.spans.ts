@@ -74,34 +74,54 @@ export interface FeedOrigin {
   traceparent: string | null;
 }
 
+/** One feed message of a relay round: where it goes, which stored event it carries, its properties. */
+export interface FeedPublish {
+  target: PublishTarget;
+  event: FeedOrigin;
+  replay: boolean;
+  properties: PublishProperties;
+}
+
 /**
- * The feed relay's publish of one event: a child of the trace the event was stored with, so the
- * feed message's `traceparent` names the trace of the POST that brought it, after the outbox, a
- * relay takeover or a replay alike (a replay says so). Without tracing here, nothing is done: the
- * traceparent stored by a traced replica travels on in the message's headers (feedMessageOf).
+ * The feed relay's publishes of one round, which share one wait for the broker's confirms: a
+ * PRODUCER span per event, a child of the trace the event was stored with, so the feed message's
+ * `traceparent` names the trace of the POST that brought it, after the outbox, a relay takeover or
+ * a replay alike (a replay says so). Every span starts (and goes into its message's headers) before
+ * `publish`, and all end when it settles, failed with its reason if it throws. Without tracing here,
+ * nothing is done: the traceparent stored by a traced replica travels on in the message's headers
+ * (feedMessageOf).
  */
-export function traceFeedPublish(
-  target: PublishTarget,
-  event: FeedOrigin,
-  replay: boolean,
-  properties: PublishProperties,
+export async function traceFeedRound(
+  round: readonly FeedPublish[],
   publish: () => Promise<void>,
 ): Promise<void> {
   if (!tracingState.enabled) return publish();
-  const attributes: Attributes = {
-    ...messaging(target, 'send', event.eventId),
-    'webhook.event_id': event.eventId,
-    'webhook.delivery_id': event.deliveryId,
-    'feed.replay': replay,
-  };
-  const parent = event.traceparent === null ? ROOT_CONTEXT : contextOf(event.traceparent);
-  return producerSpan(
-    replay ? `replay ${target.exchange}` : `publish ${target.exchange}`,
-    attributes,
-    parent,
-    properties,
-    publish,
-  );
+  const spans = round.map(({ target, event, replay, properties }) => {
+    const parent = event.traceparent === null ? ROOT_CONTEXT : contextOf(event.traceparent);
+    const span = tracer().startSpan(
+      replay ? `replay ${target.exchange}` : `publish ${target.exchange}`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          ...messaging(target, 'send', event.eventId),
+          'webhook.event_id': event.eventId,
+          'webhook.delivery_id': event.deliveryId,
+          'feed.replay': replay,
+        },
+      },
+      parent,
+    );
+    propagation.inject(trace.setSpan(parent, span), (properties.headers ??= {}));
+    return span;
+  });
+  try {
+    await publish();
+  } catch (err) {
+    for (const span of spans) fail(span, err);
+    throw err;
+  } finally {
+    for (const span of spans) span.end();
+  }
 }
 
 /** A delivery of a batch, as the consumer stores it. */
