@@ -20,49 +20,22 @@ export interface ConfirmWatch {
  * message returned as unroutable, the channel closing (amqplib fails pending confirms), an error
  * thrown by publish, no confirm within the limit, or the caller giving up (signal).
  */
-export function publishConfirmed(
+export async function publishConfirmed(
   channel: ConfirmChannel,
   target: { exchange: string; routingKey: string },
   content: Buffer,
   properties: Options.Publish,
-  { timeoutMs, signal }: PublishLimits,
+  limits: PublishLimits,
   watch: ConfirmWatch,
 ): Promise<void> {
-  const returnId = properties.mandatory ? properties.messageId : undefined;
-  return new Promise<void>((resolve, reject) => {
-    let settled = false;
-    const finish = (error?: BrokerUnavailableError) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      if (returnId !== undefined && watch.wasReturned(returnId) && !error)
-        error = new BrokerUnavailableError('the broker returned the message as unroutable');
-      if (error) reject(error);
-      else resolve();
-    };
-    const timer = setTimeout(() => {
-      finish(new BrokerUnavailableError(`no broker confirm within ${timeoutMs} ms`));
-      watch.onTimeout();
-    }, timeoutMs);
-    const onAbort = () => finish(new BrokerUnavailableError('gave up waiting for the broker: shutting down'));
-    if (signal?.aborted) return onAbort();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      channel.publish(
-        target.exchange,
-        target.routingKey,
-        content,
-        { persistent: true, ...properties },
-        (err: unknown) =>
-          finish(
-            err ? new BrokerUnavailableError(`the broker did not confirm: ${describe(err)}`) : undefined,
-          ),
-      );
-    } catch (err) {
-      finish(new BrokerUnavailableError(`publish failed: ${describe(err)}`));
-    }
-  });
+  let failure: unknown;
+  await publishAllConfirmed(channel, [{ ...target, content, properties }], limits, () =>
+    watch.onTimeout(),
+  ).catch((err: unknown) => (failure = err));
+  // Asked even after a failure: a return is reported once, and must not be left for a later publish.
+  const returned = properties.mandatory === true && watch.wasReturned(properties.messageId ?? '');
+  if (failure) throw failure;
+  if (returned) throw new BrokerUnavailableError('the broker returned the message as unroutable');
 }
 
 export function describe(err: unknown): string {
@@ -70,7 +43,7 @@ export function describe(err: unknown): string {
   return typeof err === 'string' && err ? err : 'negative acknowledgement';
 }
 
-/** One message of a batch (publishAllConfirmed): not mandatory, since nothing watches returns. */
+/** One message of publishAllConfirmed; a returned mandatory message is for the caller to ask about. */
 export interface OutgoingMessage {
   exchange: string;
   routingKey: string;
@@ -80,8 +53,8 @@ export interface OutgoingMessage {
 
 /**
  * Publishes persistent messages in order on a confirm channel and resolves once the broker confirmed
- * every one: one promise and one timer for the batch, where publishConfirmed costs one of each per
- * message (the relay publishes up to thousands per round). Rejects with BrokerUnavailableError at the
+ * every one: one promise and one timer for the batch, not one of each per message (the relay
+ * publishes up to thousands per round). Rejects with BrokerUnavailableError at the
  * first nack, when the channel closes, when a publish throws, when not all confirms came within the
  * limit (onTimeout is called then), or when the caller gives up (signal). Which messages of a failed
  * batch reached the broker is not said: the caller publishes the batch again (at least once).
@@ -109,9 +82,8 @@ export function publishAllConfirmed(
       else if (--outstanding === 0) finish();
     };
     const timer = setTimeout(() => {
-      finish(
-        new BrokerUnavailableError(`no broker confirm of ${outstanding} messages within ${timeoutMs} ms`),
-      );
+      const which = messages.length === 1 ? '' : ` of ${outstanding} messages`;
+      finish(new BrokerUnavailableError(`no broker confirm${which} within ${timeoutMs} ms`));
       onTimeout();
     }, timeoutMs);
     const onAbort = () => finish(new BrokerUnavailableError('gave up waiting for the broker: shutting down'));
