@@ -1,4 +1,4 @@
-import { traceparentOf } from './traceparent';
+import { formatTraceparent, spanContextOfTraceparent, traceparentOf } from './traceparent';
 import { tracingWanted } from './tracing.state';
 
 describe('traceparentOf', () => {
@@ -35,5 +35,20 @@ describe('tracingWanted', () => {
     expect(tracingWanted({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_SDK_DISABLED: 'true' })).toBe(
       false,
     );
+  });
+});
+
+describe('spanContextOfTraceparent and formatTraceparent', () => {
+  it('read a stored traceparent as a remote span context and write one back unchanged', () => {
+    const sampled = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    expect(spanContextOfTraceparent(sampled)).toEqual({
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+      traceFlags: 1,
+      isRemote: true,
+    });
+    expect(formatTraceparent(spanContextOfTraceparent(sampled))).toBe(sampled);
+    const unsampled = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00';
+    expect(formatTraceparent(spanContextOfTraceparent(unsampled))).toBe(unsampled);
   });
 });
