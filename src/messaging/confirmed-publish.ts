@@ -28,10 +28,10 @@ export async function publishConfirmed(
   limits: PublishLimits,
   watch: ConfirmWatch,
 ): Promise<void> {
-  let failure: unknown;
+  let failure: BrokerUnavailableError | undefined;
   await publishAllConfirmed(channel, [{ ...target, content, properties }], limits, () =>
     watch.onTimeout(),
-  ).catch((err: unknown) => (failure = err));
+  ).catch((err: BrokerUnavailableError) => (failure = err));
   // Asked even after a failure: a return is reported once, and must not be left for a later publish.
   const returned = properties.mandatory === true && watch.wasReturned(properties.messageId ?? '');
   if (failure) throw failure;
