@@ -787,7 +787,10 @@ async function main(): Promise<void> {
   } finally {
     for (const target of everything) await target.stop();
     for (const remove of nginxDirs) remove();
-    if (otlpSink) log(`tracing: ${otlpSink.exports()} OTLP exports received from the traced deployment`);
+    if (otlpSink) {
+      const spans = [...otlpSink.spans()].map(([name, count]) => `${name} ${count}`).join(', ');
+      log(`tracing: ${otlpSink.exports()} OTLP exports received from the traced deployment; spans: ${spans}`);
+    }
     await otlpSink?.close();
     await destinationSink?.close();
     await feedBroker?.close().catch(() => undefined);

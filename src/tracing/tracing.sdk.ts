@@ -5,6 +5,9 @@ import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import type { ServerResponse } from 'node:http';
 
+/** Spans the batch processor holds for export: two relay rounds and the rest of the traffic. */
+const SPAN_QUEUE = 8192;
+
 /** Routes polled by machines: a span for each probe and scrape would drown the deliveries. */
 const UNTRACED = /^\/(health|metrics|favicon\.ico)(\/|\?|$)/;
 
@@ -20,6 +23,9 @@ const UNTRACED = /^\/(health|metrics|favicon\.ico)(\/|\?|$)/;
  * publish spans would repeat ours (tracing.spans.ts), which carry what it cannot know.
  */
 export function startTracing(): () => Promise<void> {
+  // The relay ends a round's spans together (up to 2,000) while an export may be under way: with the
+  // SDK's default queue of 2,048 spans a burst would lose some, silently. OTEL_BSP_MAX_QUEUE_SIZE wins.
+  if (!process.env.OTEL_BSP_MAX_QUEUE_SIZE?.trim()) process.env.OTEL_BSP_MAX_QUEUE_SIZE = String(SPAN_QUEUE);
   const sdk = new NodeSDK({
     // A name given by OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES is read by the SDK and wins.
     ...(namedByEnvironment() ? {} : { serviceName: 'omnichannel-webhook-receiver' }),

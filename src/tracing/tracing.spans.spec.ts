@@ -163,9 +163,14 @@ describe('span hooks with tracing on', () => {
     expect(first.spanContext().traceId).toBe(storedTraceId);
     expect(first.parentSpanContext?.spanId).toBe('00f067aa0ba902b7');
     expect(first.attributes['feed.replay']).toBe(true);
+    expect(first.attributes).toMatchObject({ 'webhook.event_id': 'e1' });
+    expect(first.attributes).not.toHaveProperty('webhook.delivery_id'); // its trace names it
     expect(String(replayed.headers?.traceparent)).toContain(first.spanContext().spanId);
     expect(second.name).toBe('publish x.deliveries');
     expect(second.parentSpanContext).toBeUndefined();
+    // No stored trace: the span starts one, so it names its delivery; not a replay, so no flag.
+    expect(second.attributes['webhook.delivery_id']).toBe('d2');
+    expect(second.attributes).not.toHaveProperty('feed.replay');
     expect(String(fresh.headers?.traceparent)).toContain(second.spanContext().traceId);
   });
 
