@@ -17,10 +17,10 @@ const UNTRACED = /^\/(health|metrics|favicon\.ico)(\/|\?|$)/;
  * Loaded only when an endpoint is set (tracing.bootstrap.ts). Returns its shutdown, which flushes.
  *
  * Instrumentations kept: http (the request span, continuing an incoming traceparent), express (the
- * route), pg (each statement, only inside a span of ours: the relay's idle polling makes no traces)
- * and pino (trace_id and span_id on every log line written inside a span). Not amqplib: its
- * per-message consume spans do not fit a consumer that stores deliveries in batches, and its
- * publish spans would repeat ours (tracing.spans.ts), which carry what it cannot know.
+ * route that names it), pg (each statement, only inside a span of ours: the relay's idle polling
+ * makes no traces) and pino (trace_id and span_id on every log line written inside a span). Not
+ * amqplib: its per-message consume spans do not fit a consumer that stores deliveries in batches,
+ * and its publish spans would repeat ours (tracing.spans.ts), which carry what it cannot know.
  */
 export function startTracing(): () => Promise<void> {
   // The relay ends a round's spans together (up to 2,000) while an export may be under way: with the
@@ -43,8 +43,16 @@ export function startTracing(): () => Promise<void> {
           if (typeof deliveryId === 'string') span.setAttribute('webhook.delivery_id', deliveryId);
         },
       }),
-      // The route and its handler; not a span for each of Nest's middlewares on every request.
-      new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE] }),
+      // Only the route, on the request's span (`POST /webhook`, http.route). No layer spans: under
+      // Express 5 each of Nest's route middlewares is an unnamed "request handler" (about ten per
+      // request), which told an operator nothing and cost a span each.
+      new ExpressInstrumentation({
+        ignoreLayersType: [
+          ExpressLayerType.MIDDLEWARE,
+          ExpressLayerType.REQUEST_HANDLER,
+          ExpressLayerType.ROUTER,
+        ],
+      }),
       new PgInstrumentation({ requireParentSpan: true }),
       new PinoInstrumentation({ disableLogSending: true }),
     ],
