@@ -121,6 +121,7 @@ describe('slow dependencies', () => {
 
   describe('PostgreSQL slow, then blackholed (a worker process behind the proxy, an api in this process)', () => {
     const PORT = 4230;
+    const ADMIN_KEY = 'slow-dependencies-admin-key-0123456789abcdef';
     const prefix = uniquePrefix('slowdb');
     let scratch: ScratchDatabase;
     let proxy: FaultProxy;
@@ -173,6 +174,7 @@ describe('slow dependencies', () => {
         CONSUMER_PREFETCH: '20',
         CONSUMER_BATCH_SIZE: '10',
         FEED_ENABLED: 'false',
+        ADMIN_API_KEYS: ADMIN_KEY,
       });
       [api] = await Promise.all([startApp({ APP_ROLE: 'api', AMQP_PREFIX: prefix }), worker.start()]);
       db = await Db.connect(scratch.url);
@@ -291,5 +293,21 @@ describe('slow dependencies', () => {
       },
       SILENT_CONNECTION_MS + 40_000,
     );
+
+    it('answers /admin 503 with Retry-After while PostgreSQL refuses, and 200 once it is back', async () => {
+      const events = () =>
+        fetch(`${worker.url}/admin/events?limit=1`, { headers: { Authorization: `Bearer ${ADMIN_KEY}` } });
+      expect((await events()).status).toBe(200);
+      await proxy.refuse();
+      await proxy.reset(); // the pooled connections go too: the next query needs a new one
+      const refused = await events();
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('5');
+      expect(((await refused.json()) as { message: string }).message).toMatch(
+        /^PostgreSQL is not reachable now \(.+\); try again shortly$/,
+      );
+      await proxy.pass();
+      await waitFor(async () => (await events()).status === 200, { what: '/admin answering again' });
+    }, 30_000);
   });
 });

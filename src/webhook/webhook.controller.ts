@@ -23,6 +23,7 @@ import {
   getSchemaPath,
 } from '@nestjs/swagger';
 import type { Request } from 'express';
+import { RETRY_AFTER_HEADER } from '../common/retry-later.error';
 import { AppConfig, HttpConfig } from '../config/config.slices';
 import { Readiness } from '../health/readiness';
 import { SignatureGuard } from '../signature/signature.guard';
@@ -32,14 +33,7 @@ import { freshEnvelope } from './example-envelope';
 import { RawBytes, Received, type ReceivedDelivery } from './received-delivery';
 import { TEST_PAGE_CSP, renderTestPage } from './test-page';
 import { TestPageStorage } from './test-page-storage';
-import {
-  DELIVERY_ID_HEADER,
-  ERROR_EXAMPLES,
-  EnvelopeDoc,
-  ErrorBody,
-  RETRY_AFTER_HEADER,
-  WebhookAck,
-} from './webhook.dto';
+import { DELIVERY_ID_HEADER, ERROR_EXAMPLES, EnvelopeDoc, ErrorBody, WebhookAck } from './webhook.dto';
 import { WebhookIntake } from './webhook-intake.service';
 
 const errorContent = (status: keyof typeof ERROR_EXAMPLES) => ({

@@ -92,10 +92,6 @@ export const DELIVERY_ID_HEADER: HeadersObject = {
   },
 };
 
-export const RETRY_AFTER_HEADER: HeadersObject = {
-  'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', example: 5 } },
-};
-
 /**
  * Request examples whose ids are made when the document is built (each app's document has its own,
  * see the getters): "Try it out" stores new events the first time; sending the same eventId again is

@@ -1,6 +1,7 @@
 import { CallHandler, ExecutionContext, Injectable, Logger, NestInterceptor } from '@nestjs/common';
 import type { Response } from 'express';
 import { Observable, tap } from 'rxjs';
+import { RetryLaterError } from '../../common/retry-later.error';
 import type { AdminRequest } from './admin-key.guard';
 
 /** One line per operations request: who (the key's fingerprint, never the key), what, how it ended, how long. */
@@ -23,7 +24,8 @@ export class AdminRequestLog implements NestInterceptor {
     return next.handle().pipe(
       tap({
         next: () => this.logger.log(line(context.switchToHttp().getResponse<Response>().statusCode)),
-        error: (err: { getStatus?: () => number }) => this.logger.warn(line(err.getStatus?.() ?? 500)),
+        error: (err: { getStatus?: () => number }) =>
+          this.logger.warn(line(err instanceof RetryLaterError ? 503 : (err.getStatus?.() ?? 500))),
       }),
     );
   }

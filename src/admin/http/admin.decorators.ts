@@ -15,22 +15,29 @@ import {
   ApiNotFoundResponse,
   ApiOperation,
   ApiResponse,
+  ApiServiceUnavailableResponse,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
+import { RETRY_AFTER_HEADER } from '../../common/retry-later.error';
 import { AdminError, AmbiguousEntity } from '../admin.views';
 import { SchemaReadyGuard } from '../../database/schema-ready.guard';
 import { AdminKeyGuard } from './admin-key.guard';
 import { AdminRequestLog } from './admin-request.interceptor';
+import { DatabaseTroubleInterceptor } from './database-trouble.interceptor';
 import { DocumentQuery, type QueryParams } from './query-params';
 import { RawJsonInterceptor } from './raw-json';
 
-/** A controller under /admin: bearer keys checked first, every request logged, answers as exact JSON. */
+/**
+ * A controller under /admin: bearer keys checked first, every request logged, answers as exact JSON,
+ * PostgreSQL's passing trouble answered 503 with Retry-After.
+ */
 export function AdminController(path: string): ClassDecorator {
   return applyDecorators(
     Controller(`admin/${path}`),
     UseGuards(AdminKeyGuard, SchemaReadyGuard),
-    UseInterceptors(AdminRequestLog, RawJsonInterceptor),
+    // The log line outermost, so that it records the 503 a database outage becomes.
+    UseInterceptors(AdminRequestLog, RawJsonInterceptor, DatabaseTroubleInterceptor),
     ApiBearerAuth(),
     ApiTags('operations'),
     ApiUnauthorizedResponse({
@@ -39,6 +46,13 @@ export function AdminController(path: string): ClassDecorator {
     }),
     ApiForbiddenResponse({
       description: 'A read-only key (ADMIN_READ_KEYS) on an action.',
+      type: AdminError,
+    }),
+    ApiServiceUnavailableResponse({
+      description:
+        'PostgreSQL is not reachable now, or the schema is still being migrated (after 5 s of waiting). ' +
+        'Carries Retry-After.',
+      headers: RETRY_AFTER_HEADER,
       type: AdminError,
     }),
   );
