@@ -14,9 +14,14 @@ const WARM_UP = 20;
 const rounds = Number(roundsArgument);
 const hex = (n, width) => n.toString(16).padStart(width, '0');
 
+// Where each message goes, in the shape of every build: `target` as before 2026-12-08's last change.
+const TARGET = { exchange: 'webhooks.events', routingKey: 'applied.message.delivered' };
+
 function round(r) {
   return Array.from({ length: ROUND }, (_, i) => ({
-    target: { exchange: 'webhooks.events', routingKey: 'applied.message.delivered' },
+    exchange: TARGET.exchange,
+    routingKey: TARGET.routingKey,
+    target: TARGET,
     event: {
       eventId: `${hex(r, 8)}-${hex(i, 4)}-4000-8000-${hex(r * ROUND + i, 12)}`,
       deliveryId: `dlv-${hex(r, 12)}`,

@@ -150,8 +150,7 @@ export class FeedRelay implements OnApplicationBootstrap, OnApplicationShutdown 
         messages.push({ exchange, ...feedMessageOf(event, entry.replay), event, replay: entry.replay });
       }
     }
-    const round = messages.map((message) => ({ ...message, target: message }));
-    await traceFeedRound(round, () => this.publisher.publishAll(messages));
+    await traceFeedRound(messages, () => this.publisher.publishAll(messages));
     const published = new Map<string, number>();
     for (const { event } of messages) published.set(event.outcome, (published.get(event.outcome) ?? 0) + 1);
     for (const [outcome, count] of published) this.metrics.published.inc({ outcome }, count);

@@ -27,7 +27,7 @@ describe('span hooks with tracing off', () => {
     const properties: PublishProperties = { headers: { traceparent: stored } };
     const publish = jest.fn(() => Promise.resolve());
     const event = { eventId: 'e1', deliveryId: 'd1', traceparent: stored };
-    await traceFeedRound([{ target, event, replay: false, properties }], publish);
+    await traceFeedRound([{ ...target, event, replay: false, properties }], publish);
     expect(publish).toHaveBeenCalledTimes(1);
     expect(properties.headers).toEqual({ traceparent: stored });
   });
@@ -140,13 +140,13 @@ describe('span hooks with tracing on', () => {
     await traceFeedRound(
       [
         {
-          target,
+          ...target,
           event: { eventId: 'e1', deliveryId: 'd1', traceparent: stored },
           replay: true,
           properties: replayed,
         },
         {
-          target,
+          ...target,
           event: { eventId: 'e2', deliveryId: 'd2', traceparent: null },
           replay: false,
           properties: fresh,
@@ -177,7 +177,7 @@ describe('span hooks with tracing on', () => {
   it('fails every span of a round whose confirm wait failed', async () => {
     const event = { eventId: 'e1', deliveryId: 'd1', traceparent: null };
     await expect(
-      traceFeedRound([{ target, event, replay: false, properties: {} }], () =>
+      traceFeedRound([{ ...target, event, replay: false, properties: {} }], () =>
         Promise.reject(new Error('nack')),
       ),
     ).rejects.toThrow('nack');
